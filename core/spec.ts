@@ -313,6 +313,19 @@ function checkCrossFieldRules(spec: SweepSpec): SpecIssue[] {
       });
     }
   }
+  issues.push(...checkGridValues(spec));
+  if (issues.length === 0 && Object.keys(spec.grid).length > 0) {
+    for (const run of expandSweep(spec)) {
+      if (run.model.dModel % run.model.nHeads !== 0) {
+        issues.push({
+          path: 'grid',
+          message: `grid point ${JSON.stringify(run.gridPoint)} gives dModel ${run.model.dModel} with nHeads ${run.model.nHeads}; dModel must be divisible by nHeads`,
+        });
+        break;
+      }
+    }
+  }
+
   const labels = spec.optimizers.map(optimizerLabel);
   const seen = new Set<string>();
   labels.forEach((label, index) => {
@@ -326,6 +339,34 @@ function checkCrossFieldRules(spec: SweepSpec): SpecIssue[] {
   });
   return issues;
 }
+
+/** Checks each grid value against the schema of the section it overrides. */
+function checkGridValues(spec: SweepSpec): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  for (const [path, values] of Object.entries(spec.grid)) {
+    const [section, field] = path.split('.') as [string, string];
+    values.forEach((value, index) => {
+      const targets: Array<{ schema: z.ZodType; base: object }> =
+        section === 'optimizer'
+          ? spec.optimizers.map((optimizer) => ({ schema: optimizerSchema, base: optimizer }))
+          : [{ schema: sectionSchemas[section as keyof typeof sectionSchemas], base: spec[section as keyof typeof sectionSchemas] }];
+      for (const target of targets) {
+        const result = target.schema.safeParse({ ...target.base, [field]: value });
+        if (!result.success) {
+          const first = result.error.issues[0];
+          issues.push({
+            path: `grid.${path}.${index}`,
+            message: `value ${JSON.stringify(value)} is invalid for ${path}: ${first?.message ?? 'rejected by the schema'}`,
+          });
+          break;
+        }
+      }
+    });
+  }
+  return issues;
+}
+
+const sectionSchemas = { task: taskSchema, model: modelSchema, training: trainingSchema } as const;
 
 /** The label shown for an optimizer config: its `name`, or its kind. */
 export function optimizerLabel(optimizer: OptimizerConfig): string {
