@@ -50,7 +50,11 @@ export interface StepContext {
   lossAt(candidate: ParamMap): number;
 }
 
-/** Metrics an optimizer reports for the step it just took. */
+/**
+ * Metrics an optimizer reports for the step it just took: `updateNorm`, the
+ * L2 norm of the whole parameter change (a run metric), and diagnostics
+ * prefixed `opt.` (`opt.damping`, `opt.stepKl`, `opt.refreshMs`, ...).
+ */
 export type OptimizerDiagnostics = Record<string, number>;
 
 export interface Optimizer {
