@@ -81,8 +81,8 @@ interface Slot {
   index: number;
   worker: WorkerProcess | null;
   active: ActiveRun | null;
-  /** True while a worker is being started for a claimed run. */
-  starting: boolean;
+  /** A claimed run waiting for its worker to start. */
+  starting: RunRecord | null;
 }
 
 const HEARTBEAT_WRITE_INTERVAL_MS = 2000;
@@ -117,7 +117,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       staleAfterMs: options.staleAfterMs ?? 10 * 60_000,
     };
-    this.slots = Array.from({ length: this.workerCount }, (_, index) => ({ index, worker: null, active: null, starting: false }));
+    this.slots = Array.from({ length: this.workerCount }, (_, index) => ({ index, worker: null, active: null, starting: null }));
   }
 
   /** Requeues interrupted runs, then starts taking queued ones. */
@@ -186,11 +186,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.timer = null;
 
     for (const slot of this.slots) {
-      if (!slot.active) continue;
-      this.store.requeueRun(slot.active.run.id, 'stopped: the scheduler shut down; resume continues from the last checkpoint');
-      this.store.appendRunLog(slot.active.run.id, 'warn', 'scheduler stopped; run requeued');
-      runsDrivenHere.delete(slot.active.run.id);
+      const run = slot.active?.run ?? slot.starting;
+      if (!run) continue;
+      this.store.requeueRun(run.id, 'stopped: the scheduler shut down; resume continues from the last checkpoint');
+      this.store.appendRunLog(run.id, 'warn', 'scheduler stopped; run requeued');
+      runsDrivenHere.delete(run.id);
       slot.active = null;
+      slot.starting = null;
     }
 
     const exits = this.slots.flatMap((slot) => {
@@ -235,7 +237,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private async startRun(slot: Slot, run: RunRecord): Promise<void> {
-    slot.starting = true;
+    slot.starting = run;
     const checkpoint = this.store.rewindToLastCheckpoint(run.id);
     const resume: ResumeState | undefined = checkpoint
       ? { step: checkpoint.step, weights: checkpoint.weights, optimizerState: checkpoint.optimizerState, trainerState: checkpoint.trainerState }
@@ -244,8 +246,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
     try {
       const worker = await this.ensureWorker(slot);
-      slot.starting = false;
       if (this.stopping) return;
+      slot.starting = null;
 
       this.seq += 1;
       slot.active = { run, seq: this.seq, lastMessageAt: Date.now(), lastHeartbeatWriteAt: 0, cancelDeadline: null, killReason: null };
@@ -253,8 +255,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.emit('runStarted', run);
       log.info('run started', { run: run.id, experiment: run.experimentId, attempt: run.attempts, worker: worker.pid, resumeStep: resume?.step });
     } catch (error) {
-      slot.starting = false;
       if (this.stopping) return;
+      slot.starting = null;
       this.handleLostRun(run, (error as Error).message);
       this.pump();
     }
