@@ -5,6 +5,7 @@
 import type { OptimizerConfig } from '../../core/spec';
 import { Adam } from './adam';
 import type { Optimizer, ParamMap } from './optimizer';
+import { Kfac } from './kfac';
 import { Sgd } from './sgd';
 
 export type { Optimizer, OptimizerDiagnostics, ParamMap, GradMap, StepContext, LinearCapture, Batch } from './optimizer';
@@ -27,6 +28,7 @@ export function createOptimizer(config: OptimizerConfig, params: ParamMap): Opti
     case 'adamw':
       return new Adam(config, params);
     case 'kfac':
+      return new Kfac(config, params);
     case 'shampoo':
     case 'trust-region':
       throw new Error(`optimizer "${config.kind}" is not available yet; use sgd, adam or adamw`);

@@ -67,5 +67,11 @@ export interface Optimizer {
   /** The optimizer's state as named float tensors, enough to resume bit-exactly. */
   saveState(): NamedTensor[];
   loadState(state: NamedTensor[]): void;
+  /**
+   * One line for the run log, written once when training starts, that says
+   * how the optimizer treats the parameters (e.g. which ones K-FAC leaves to
+   * its fallback). Optional: first-order optimizers have none.
+   */
+  describe?(): string;
   dispose(): void;
 }
