@@ -1,0 +1,49 @@
+/**
+ * Entry of an analysis worker process. It answers `analyse` messages with
+ * `analysisResult` messages: `{ kind: 'progress', done, total }` after each
+ * pair, then `{ kind: 'result', result }`; a failed job answers `error` with
+ * the same seq. It never opens the database.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { STEP_ANALYSIS_KIND, type AnalysisReply, type StepAnalysisPayload } from '../../core/analysis/job';
+import { PROTOCOL_VERSION, type ParentMessage, type WorkerMessage } from '../protocol';
+import { runStepJob } from './run-step';
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+async function chooseBackend(): Promise<void> {
+  // wasm runs SIMD kernels; the pure-JS cpu backend is the fallback where wasm cannot load.
+  if (await tf.setBackend('wasm').catch(() => false)) return;
+  await tf.setBackend('cpu');
+}
+
+function handle(message: ParentMessage): void {
+  if (message.type === 'shutdown') {
+    process.exit(0);
+  }
+  if (message.type !== 'analyse') {
+    send({ type: 'error', seq: 'seq' in message ? message.seq : -1, error: { message: `analysis worker cannot handle "${message.type}" messages` } });
+    return;
+  }
+
+  const { seq, job } = message;
+  try {
+    if (job.kind !== STEP_ANALYSIS_KIND) throw new Error(`unknown analysis job kind "${job.kind}"; expected "${STEP_ANALYSIS_KIND}"`);
+    const result = runStepJob(job.payload as StepAnalysisPayload, (done, total) => {
+      send({ type: 'analysisResult', seq, result: { kind: 'progress', done, total } satisfies AnalysisReply });
+    });
+    send({ type: 'analysisResult', seq, result: { kind: 'result', result } satisfies AnalysisReply });
+  } catch (error) {
+    const failure = error as Error;
+    send({ type: 'error', seq, error: { message: failure.message, ...(failure.stack ? { stack: failure.stack } : {}) } });
+  }
+}
+
+await chooseBackend();
+process.on('message', (message) => handle(message as ParentMessage));
+process.on('disconnect', () => process.exit(0));
+send({ type: 'ready', pid: process.pid, protocolVersion: PROTOCOL_VERSION });
