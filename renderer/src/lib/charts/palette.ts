@@ -1,0 +1,56 @@
+/** Colours and text styles shared by every chart, per theme. */
+
+export type Theme = 'light' | 'dark';
+
+export const SERIES_COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#b07aa1', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
+
+/** Colour of the marks that flag NaN and ±Infinity. */
+export const NON_FINITE_COLOR = '#d62728';
+
+export interface ThemeColors {
+  text: string;
+  mutedText: string;
+  axis: string;
+  grid: string;
+  tooltipBackground: string;
+}
+
+export function themeColors(theme: Theme): ThemeColors {
+  if (theme === 'dark') {
+    return { text: '#e6e6e6', mutedText: '#a0a4ab', axis: '#5c6370', grid: '#2c3038', tooltipBackground: '#22252b' };
+  }
+  return { text: '#1f2328', mutedText: '#57606a', axis: '#8c959f', grid: '#e4e6e9', tooltipBackground: '#ffffff' };
+}
+
+export function colorFor(index: number): string {
+  return SERIES_COLORS[index % SERIES_COLORS.length]!;
+}
+
+/** Axis styling for a value axis in the given theme. */
+export function valueAxis(theme: Theme, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const colors = themeColors(theme);
+  return {
+    type: 'value',
+    name,
+    nameLocation: 'middle',
+    nameGap: 40,
+    scale: true,
+    nameTextStyle: { color: colors.mutedText },
+    axisLine: { lineStyle: { color: colors.axis } },
+    axisLabel: { color: colors.mutedText },
+    splitLine: { lineStyle: { color: colors.grid } },
+    ...extra,
+  };
+}
+
+export function baseOption(theme: Theme): Record<string, unknown> {
+  const colors = themeColors(theme);
+  return {
+    backgroundColor: 'transparent',
+    color: SERIES_COLORS,
+    textStyle: { color: colors.text, fontFamily: 'inherit' },
+    tooltip: { backgroundColor: colors.tooltipBackground, borderColor: colors.axis, textStyle: { color: colors.text } },
+    legend: { textStyle: { color: colors.text }, type: 'scroll', top: 0 },
+    animation: false,
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * State of the open experiment: its detail and runs (patched live from
+ * progress events), run metrics for the loss curves, and pair-metric tables
+ * for the Distances and Consistency screens.
+ */
+import type { ApiEvent, ExperimentDetail, MetricSeries, PairMetricTable, RunInfo } from '../../../../core/api';
+import type { RunDescriptor } from '../charts/distances';
+import { runLabel } from '../format';
+import type { AppState } from './app.svelte';
+
+/** Shortest time between two reloads of run metrics while runs report progress. */
+const METRICS_RELOAD_MS = 2000;
+
+export class ExperimentState {
+  detail = $state.raw<ExperimentDetail | null>(null);
+  notFound = $state(false);
+  metrics = $state.raw<MetricSeries[]>([]);
+  pairIndex = $state.raw<{ steps: number[]; metrics: string[] }>({ steps: [], metrics: [] });
+  /** Tables by `step:metric`. */
+  pairTables = $state.raw<Map<string, PairMetricTable>>(new Map());
+  analysisMessage = $state<string | null>(null);
+  /** Latest training loss per run from progress events, NaN and ±Infinity included. */
+  liveLoss = $state.raw<Map<number, number>>(new Map());
+  private reloadTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastMetricsLoad = 0;
+  private removeListener: () => void;
+
+  constructor(
+    private readonly app: AppState,
+    readonly id: number,
+  ) {
+    this.removeListener = app.onEvent((event) => this.handleEvent(event));
+  }
+
+  dispose(): void {
+    this.removeListener();
+    if (this.reloadTimer !== null) clearTimeout(this.reloadTimer);
+  }
+
+  get runs(): RunInfo[] {
+    return this.detail?.runs ?? [];
+  }
+
+  get runDescriptors(): RunDescriptor[] {
+    return this.runs.map((run) => ({ id: run.id, optimizer: run.optimizerLabel, label: runLabel(run) }));
+  }
+
+  async load(): Promise<void> {
+    try {
+      const detail = await this.app.api.getExperiment(this.id);
+      this.notFound = detail === null;
+      this.detail = detail;
+      await Promise.all([this.loadMetrics(), this.loadPairIndex()]);
+    } catch (error) {
+      this.app.report(error);
+    }
+  }
+
+  async loadMetrics(): Promise<void> {
+    this.lastMetricsLoad = Date.now();
+    this.metrics = await this.app.api.getRunMetrics(this.id, ['trainLoss', 'validationLoss']);
+  }
+
+  async loadPairIndex(): Promise<void> {
+    this.pairIndex = await this.app.api.listPairMetrics(this.id);
+  }
+
+  /** Fetches the tables of `metrics` at `step` that are not loaded yet. */
+  async ensurePairTables(step: number, metrics: string[]): Promise<void> {
+    const missing = metrics.filter((metric) => !this.pairTables.has(`${step}:${metric}`));
+    if (missing.length === 0) return;
+    const tables = await this.app.api.getPairMetrics(this.id, step, missing);
+    const next = new Map(this.pairTables);
+    for (const table of tables) next.set(`${table.step}:${table.metric}`, table);
+    this.pairTables = next;
+  }
+
+  pairTable(step: number, metric: string): PairMetricTable | undefined {
+    return this.pairTables.get(`${step}:${metric}`);
+  }
+
+  private handleEvent(event: ApiEvent): void {
+    if (event.type === 'runProgress' && event.experimentId === this.id) {
+      this.patchRun(event.runId, { status: event.status, step: event.step, totalSteps: event.totalSteps });
+      if (event.loss !== null) this.liveLoss = new Map(this.liveLoss).set(event.runId, event.loss);
+      this.scheduleReload(false);
+    } else if (event.type === 'experiment' && event.experiment.id === this.id) {
+      this.scheduleReload(true);
+    } else if (event.type === 'analysisProgress' && event.experimentId === this.id) {
+      this.analysisMessage = event.done >= event.total ? null : `${event.message} (${event.done}/${event.total})`;
+      if (event.done >= event.total) void this.loadPairIndex().catch((error: unknown) => this.app.report(error));
+    }
+  }
+
+  private patchRun(runId: number, patch: Partial<RunInfo>): void {
+    if (this.detail === null) return;
+    const runs = this.detail.runs.map((run) => (run.id === runId ? { ...run, ...patch } : run));
+    this.detail = { ...this.detail, runs };
+  }
+
+  /** Coalesces reloads: a full reload on experiment changes, a metrics reload at most every METRICS_RELOAD_MS. */
+  private scheduleReload(full: boolean): void {
+    if (this.reloadTimer !== null && !full) return;
+    if (this.reloadTimer !== null) clearTimeout(this.reloadTimer);
+    const wait = full ? 100 : Math.max(0, METRICS_RELOAD_MS - (Date.now() - this.lastMetricsLoad));
+    this.reloadTimer = setTimeout(() => {
+      this.reloadTimer = null;
+      const work = full ? this.load() : this.loadMetrics();
+      work.catch((error: unknown) => this.app.report(error));
+    }, wait);
+  }
+}
