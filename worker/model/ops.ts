@@ -1,0 +1,139 @@
+/**
+ * Differentiable building blocks with hand-written gradients.
+ *
+ * They compute the same functions as the plain TensorFlow.js ops; only the
+ * backward pass differs, chosen for the wasm backend of tfjs 4.22, where
+ *  - a matMul with `transposeA` or `transposeB` runs several times slower
+ *    than a plain one, and the built-in matMul gradient uses both; so the
+ *    gradients here transpose explicitly (rank ≤ 4, cheap) and then call a
+ *    plain matMul;
+ *  - the gradient of `gather` (UnsortedSegmentSum) has no kernel; so the
+ *    embedding gradient is a one-hot matrix product;
+ *  - every op costs a fixed dispatch overhead; so layer norm and GELU have
+ *    closed-form gradients with fewer ops than their autodiff graphs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { registerModelGradients } from './gradients';
+
+registerModelGradients();
+
+type CustomGradientFunc = Parameters<typeof tf.customGrad>[0];
+
+const LAYER_NORM_EPSILON = 1e-5;
+const GELU_SCALE = Math.sqrt(2 / Math.PI);
+const GELU_CUBIC = 0.044715;
+
+/** y = x W for x [rows, dIn] and W [dIn, dOut]; returns [rows, dOut]. */
+export const matMulPlain = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.matMul(x, w),
+    gradFunc: (dy: tf.Tensor2D, [xSaved, wSaved]: tf.Tensor[]) => [
+      // dx = dy Wᵀ [rows, dIn]; dW = xᵀ dy [dIn, dOut].
+      tf.matMul(dy, tf.transpose(wSaved)),
+      tf.matMul(tf.transpose(xSaved), dy),
+    ],
+  };
+}) as unknown as CustomGradientFunc) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+
+/** y = x W + b for x [rows, dIn], W [dIn, dOut] and b [dOut]; returns [rows, dOut]. */
+export const affine = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.add(tf.matMul(x, w), b),
+    gradFunc: (dy: tf.Tensor2D, [xSaved, wSaved]: tf.Tensor[]) => [
+      tf.matMul(dy, tf.transpose(wSaved)),
+      tf.matMul(tf.transpose(xSaved), dy),
+      sumRows(dy),
+    ],
+  };
+}) as unknown as CustomGradientFunc) as (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
+
+/**
+ * Sums the rows of x [rows, d] into [d] as the product 1ᵀ x, which the wasm
+ * backend computes several times faster than `tf.sum(x, 0)`.
+ */
+export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
+  const [rows, width] = x.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, rows]), x), [width]);
+}
+
+/** Batched a b over the two last axes of rank-4 tensors: [n, h, i, j] × [n, h, j, k] → [n, h, i, k]. */
+export const batchMatMul = tf.customGrad(((a: tf.Tensor4D, b: tf.Tensor4D, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor4D, [aSaved, bSaved]: tf.Tensor[]) => [
+      tf.matMul(dy, tf.transpose(bSaved, [0, 1, 3, 2])),
+      tf.matMul(tf.transpose(aSaved, [0, 1, 3, 2]), dy),
+    ],
+  };
+}) as unknown as CustomGradientFunc) as (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D;
+
+/**
+ * Looks up rows of `table` [vocab, d] for `ids` (int32, any shape, flattened
+ * to n entries); returns [n, d]. The gradient is oneHot(ids)ᵀ dy, which
+ * sums the output gradients of repeated ids.
+ */
+export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  const vocabSize = table.shape[0];
+  const lookup = tf.customGrad(((tableInput: tf.Tensor2D) => ({
+    value: tf.gather(tableInput, ids),
+    gradFunc: (dy: tf.Tensor2D) => tf.matMul(tf.transpose(oneHotFloat(ids, vocabSize)), dy),
+  })) as unknown as CustomGradientFunc) as (tableInput: tf.Tensor2D) => tf.Tensor2D;
+  return lookup(table);
+}
+
+/**
+ * Layer norm over the last axis of x [rows, d]: (x − mean) / √(var + 1e-5) · gain + bias,
+ * with the biased variance. Gradient with x̂ the normalised input and r = 1/√(var + ε):
+ * dx = r · (g − mean(g) − x̂ · mean(g x̂)) where g = dy · gain; dgain = Σ dy x̂; dbias = Σ dy.
+ */
+export const layerNorm = tf.customGrad(((x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D, save: tf.GradSaveFunc) => {
+  const { mean, variance } = tf.moments(x, -1, true);
+  const inverseStd = tf.rsqrt(tf.add(variance, LAYER_NORM_EPSILON));
+  const normalised = tf.mul(tf.sub(x, mean), inverseStd);
+  save([normalised, inverseStd, gain]);
+  return {
+    value: tf.add(tf.mul(normalised, gain), bias),
+    gradFunc: (dy: tf.Tensor2D, [normalisedSaved, inverseStdSaved, gainSaved]: tf.Tensor[]) => {
+      const g = tf.mul(dy, gainSaved);
+      const centred = tf.sub(g, tf.mean(g, -1, true));
+      const projection = tf.mul(normalisedSaved, tf.mean(tf.mul(g, normalisedSaved), -1, true));
+      const dx = tf.mul(tf.sub(centred, projection), inverseStdSaved);
+      return [dx, sumRows(tf.mul(dy, normalisedSaved)), sumRows(dy)];
+    },
+  };
+}) as unknown as CustomGradientFunc) as (x: tf.Tensor2D, gain: tf.Tensor1D, bias: tf.Tensor1D) => tf.Tensor2D;
+
+/**
+ * GELU, tanh approximation: ½ x (1 + tanh(u)) with u = √(2/π) (x + 0.044715 x³),
+ * computed as x σ(2u), which is the same function: ½ (1 + tanh(u)) = σ(2u).
+ * The wasm backend runs sigmoid several times faster than tanh.
+ * Gradient: s + x s (1 − s) · 2 √(2/π) (1 + 3 · 0.044715 x²) with s = σ(2u).
+ */
+export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const xSquared = tf.square(x);
+  const twiceInner = tf.mul(x, tf.add(tf.mul(xSquared, 2 * GELU_SCALE * GELU_CUBIC), 2 * GELU_SCALE));
+  const s = tf.sigmoid(twiceInner);
+  save([x, xSquared, s]);
+  return {
+    value: tf.mul(x, s),
+    gradFunc: (dy: tf.Tensor, [xSaved, xSquaredSaved, sSaved]: tf.Tensor[]) => {
+      const twiceInnerSlope = tf.add(tf.mul(xSquaredSaved, 6 * GELU_SCALE * GELU_CUBIC), 2 * GELU_SCALE);
+      const sigmoidSlope = tf.mul(sSaved, tf.sub(1, sSaved));
+      const slope = tf.add(sSaved, tf.mul(tf.mul(xSaved, sigmoidSlope), twiceInnerSlope));
+      return tf.mul(dy, slope);
+    },
+  };
+}) as unknown as CustomGradientFunc) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * One-hot rows [n, depth] as float32; an id outside [0, depth), such as -1,
+ * gives a row of zeros. The wasm backend of tfjs 4.22 ignores oneHot's dtype
+ * argument and writes int32 bits into a float32 tensor, so the int32 result
+ * is cast instead.
+ */
+export function oneHotFloat(ids: tf.Tensor1D, depth: number): tf.Tensor2D {
+  return tf.cast(tf.oneHot(ids, depth), 'float32') as tf.Tensor2D;
+}
