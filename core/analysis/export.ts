@@ -14,7 +14,7 @@ export function exportPairs(db: Database.Database, experimentId: number, format:
     return `${stringifyPayload(rows.map((row) => ({ runA: row.runA, runB: row.runB, step: row.step, metric: row.metric, value: row.value })))}\n`;
   }
 
-  const lines = ['runA,runB,step,metric,value'];
+  const lines = ['run_a,run_b,step,metric,value'];
   for (const row of rows) lines.push(`${row.runA},${row.runB},${row.step},${csvField(row.metric)},${String(row.value)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -8,13 +8,9 @@ import type { StepAnalysisResult } from '../../../core/analysis/job';
 import { analyseExperiment, type AnalysisProgress, type StepExecutor } from '../../../core/analysis/orchestrate';
 import { readArtifacts, readPairValues, writeStepResults } from '../../../core/analysis/store';
 import { startAnalysisWorker } from '../../../core/analysis/worker-executor';
-import { parseSweepSpec, expandSweep } from '../../../core/spec';
 import { Store } from '../../../core/store/store';
 import { runStepJob } from '../../../worker/analyse/run-step';
-import { checkpointOf, initialParameters, tinyConfig } from '../../worker/analyse/fixtures';
-
-const config = tinyConfig();
-const STEPS = [2, 4];
+import { STEPS, createExperiment, finishFixtureRun, runIdsOf } from './experiment-fixture';
 
 const inProcess: StepExecutor = async (payload, onPair) => runStepJob({ ...payload, options: { ...payload.options, pathPoints: 3, fisherGroups: 2 } }, onPair);
 
@@ -22,24 +18,12 @@ let directory: string;
 let store: Store;
 let experimentId: number;
 
-/** Inserts an experiment of `count` runs; each gets checkpoints at STEPS from the real model and ends done. */
-function createExperiment(count: number): number {
-  const parsed = parseSweepSpec({ name: 'analysis', optimizers: [{ kind: 'sgd' }], seeds: { count }, training: { steps: 4 } });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const runs = expandSweep(parsed.spec).map(() => config);
-  return store.insertExperiment(parsed.spec, runs);
+function runIds(): number[] {
+  return runIdsOf(store, experimentId);
 }
 
 function finishRun(runId: number, seed: number): void {
-  for (const step of STEPS) {
-    const blobs = checkpointOf(config, runId, initialParameters(config, seed + 100 * step));
-    store.commitCheckpoint(runId, { step, weights: blobs.weights, optimizerState: new Uint8Array(8), trainerState: {}, probeLogProbs: blobs.probeLogProbs, probeActivations: blobs.probeActivations! });
-  }
-  store.db.prepare(`UPDATE runs SET status = 'done' WHERE id = ?`).run(runId);
-}
-
-function runIds(): number[] {
-  return (store.db.prepare('SELECT id FROM runs WHERE experiment_id = ? ORDER BY id').all(experimentId) as Array<{ id: number }>).map((row) => row.id);
+  finishFixtureRun(store, runId, seed);
 }
 
 beforeAll(async () => {
@@ -49,7 +33,7 @@ beforeAll(async () => {
 beforeEach(() => {
   directory = fs.mkdtempSync(path.join(os.tmpdir(), 'seedscope-analysis-'));
   store = Store.open(path.join(directory, 'test.sqlite'));
-  experimentId = createExperiment(4);
+  experimentId = createExperiment(store, 4);
 });
 
 afterEach(() => {
@@ -174,7 +158,7 @@ describe('exportPairs', () => {
       { runA: a!, runB: b!, metric: 'cka.0', value: Number.NaN },
     ];
     writeStepResults(store.db, experimentId, 2, result, []);
-    expect(exportPairs(store.db, experimentId, 'csv')).toBe(`runA,runB,step,metric,value\n${a},${b},2,cka.0,NaN\n${a},${b},2,klAB,Infinity\n`);
+    expect(exportPairs(store.db, experimentId, 'csv')).toBe(`run_a,run_b,step,metric,value\n${a},${b},2,cka.0,NaN\n${a},${b},2,klAB,Infinity\n`);
     expect(JSON.parse(exportPairs(store.db, experimentId, 'json'))).toEqual([
       { runA: a, runB: b, step: 2, metric: 'cka.0', value: 'NaN' },
       { runA: a, runB: b, step: 2, metric: 'klAB', value: 'Infinity' },

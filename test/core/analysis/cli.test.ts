@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { registerAnalysisCommands } from '../../../core/analysis/cli';
+import { attachAnalysis } from '../../../core/analysis/service-hook';
+import type { StepExecutor } from '../../../core/analysis/orchestrate';
+import { readPairValues } from '../../../core/analysis/store';
+import type { ApiEvent } from '../../../core/api';
+import { createProgram } from '../../../core/cli/main';
+import { Service } from '../../../core/service';
+import { Store } from '../../../core/store/store';
+import { runStepJob } from '../../../worker/analyse/run-step';
+import { STEPS, createExperiment, finishFixtureRun, runIdsOf } from './experiment-fixture';
+
+let directory: string;
+let file: string;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+beforeEach(() => {
+  directory = fs.mkdtempSync(path.join(os.tmpdir(), 'seedscope-analysis-cli-'));
+  file = path.join(directory, 'test.sqlite');
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  fs.rmSync(directory, { recursive: true, force: true });
+});
+
+/** Creates an experiment with `finished` done runs out of `count`; returns its id. */
+function seedDatabase(count: number, finished: number): number {
+  const store = Store.open(file);
+  try {
+    const experimentId = createExperiment(store, count);
+    runIdsOf(store, experimentId).slice(0, finished).forEach((runId, index) => finishFixtureRun(store, runId, index));
+    return experimentId;
+  } finally {
+    store.close();
+  }
+}
+
+async function runCommand(args: string[]): Promise<string> {
+  const chunks: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const program = createProgram();
+  registerAnalysisCommands(program);
+  try {
+    await program.parseAsync(['node', 'seedscope', '--db', file, ...args]);
+  } finally {
+    vi.restoreAllMocks();
+  }
+  return chunks.join('');
+}
+
+describe('seedscope analyze', () => {
+  it('computes pairs that export returns', async () => {
+    const experimentId = seedDatabase(3, 3);
+    const output = await runCommand(['analyze', String(experimentId), '--path-points', '3']);
+    expect(output).toContain(`experiment ${experimentId}: 6 pairs computed at 2 steps`);
+
+    const exported = JSON.parse(await runCommand(['export', String(experimentId), '--what', 'pairs', '--format', 'json'])) as Array<{ step: number; metric: string }>;
+    for (const step of STEPS) {
+      for (const metric of ['klAB', 'klBA', 'jensenShannon', 'alignedL2', 'cka.1', 'barrier']) {
+        expect(exported.filter((row) => row.step === step && row.metric === metric)).toHaveLength(3);
+      }
+    }
+  }, 60_000);
+
+  it('rejects invalid path points', async () => {
+    const experimentId = seedDatabase(2, 2);
+    await expect(runCommand(['analyze', String(experimentId), '--path-points', '1'])).rejects.toThrow(/invalid --path-points "1"/);
+  });
+
+  it('rejects an unknown experiment', async () => {
+    seedDatabase(2, 0);
+    await expect(runCommand(['analyze', '42'])).rejects.toThrow(/experiment 42 not found/);
+  });
+});
+
+describe('attachAnalysis', () => {
+  it('analyses after a run finishes and publishes progress', async () => {
+    const experimentId = seedDatabase(2, 2);
+    const service = new Service(Store.open(file));
+    const events: ApiEvent[] = [];
+    const finished = new Promise<void>((resolve) => {
+      service.subscribe((event) => {
+        events.push(event);
+        if (event.type === 'analysisProgress' && event.message.startsWith('analysis up to date')) resolve();
+      });
+    });
+    const execute: StepExecutor = async (payload, onPair) => runStepJob({ ...payload, options: { ...payload.options, pathPoints: 3, fisherGroups: 2 } }, onPair);
+    const detach = attachAnalysis(service, { startExecutor: async () => ({ execute, stop: async () => {} }) });
+
+    // The scheduler calls this when a run ends done; no scheduler runs in this test.
+    service['callRunFinishedHooks'](experimentId, runIdsOf(service.store, experimentId)[1]!);
+    await finished;
+    await detach();
+
+    expect(readPairValues(service.store.db, experimentId).filter((row) => row.metric === 'klAB')).toHaveLength(2);
+    const progress = events.filter((event) => event.type === 'analysisProgress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatchObject({ type: 'analysisProgress', experimentId, done: 2, total: 2 });
+    await service.close();
+  });
+});
