@@ -17,7 +17,7 @@ export interface TinyRunOverrides {
 export function tinyRunConfig(overrides: TinyRunOverrides = {}): RunConfig {
   const training = trainingSchema.parse({ steps: 6, batchSize: 4, logEvery: 2, validationSize: 8, ...overrides.training });
   return {
-    task: taskSchema.parse({ kind: 'markov', vocabSize: 8, order: 1, concentration: 0.5, taskSeed: 3, ...overrides.task }),
+    task: taskSchema.parse(overrides.task?.kind !== undefined && overrides.task.kind !== 'markov' ? overrides.task : { kind: 'markov', vocabSize: 8, order: 1, concentration: 0.5, taskSeed: 3, ...overrides.task }),
     model: modelSchema.parse({ contextLength: 6, dModel: 8, nHeads: 2, nLayers: 1, dMlp: 16, ...overrides.model }),
     training,
     optimizer: optimizerSchema.parse({ kind: 'adam', lr: 0.01, ...overrides.optimizer }),
