@@ -7,6 +7,7 @@ import { Adam } from './adam';
 import type { Optimizer, ParamMap } from './optimizer';
 import { Kfac } from './kfac';
 import { Sgd } from './sgd';
+import { Shampoo } from './shampoo';
 
 export type { Optimizer, OptimizerDiagnostics, ParamMap, GradMap, StepContext, LinearCapture, Batch } from './optimizer';
 export { learningRateAt } from './schedule';
@@ -30,8 +31,9 @@ export function createOptimizer(config: OptimizerConfig, params: ParamMap): Opti
     case 'kfac':
       return new Kfac(config, params);
     case 'shampoo':
+      return new Shampoo(config, params);
     case 'trust-region':
-      throw new Error(`optimizer "${config.kind}" is not available yet; use sgd, adam or adamw`);
+      throw new Error(`optimizer "${config.kind}" is not available yet; use sgd, adam, adamw, kfac or shampoo`);
   }
 }
 

@@ -1,0 +1,188 @@
+/**
+ * Shampoo (Gupta, Koren & Singer, 2018) with layer-wise grafting.
+ *
+ * For each weight matrix with gradient G [m, n], the statistics L [m, m] and
+ * R [n, n] start at ε·I and accumulate G Gᵀ and Gᵀ G, as a plain sum when
+ * `decay` is 1 and as a running average otherwise. The Shampoo direction is
+ * D = L^(-1/4) G R^(-1/4), with both roots from a float64 symmetric
+ * eigendecomposition whose eigenvalues are floored at ε times the largest,
+ * refreshed every `preconditionEvery` steps. Grafting takes the step length
+ * from the graft optimizer: the update of each matrix is
+ * −lr · (‖graft direction‖ / ‖D‖) · D, so Shampoo sets the direction and
+ * Adam (or SGD with momentum β₁) the per-layer size. Vectors (biases, gains)
+ * and the embeddings take the graft optimizer's own step.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { Matrix } from 'ml-matrix';
+import type { z } from 'zod';
+import type { shampooSchema } from '../../core/spec';
+import type { NamedTensor } from '../../core/tensors/safetensors';
+import { AdamMoments } from './adam';
+import { CurvatureError } from './errors';
+import { allFinite, inverseRoot, matrixFromTensor, toFloat32, toFloat64 } from './linalg';
+import type { GradMap, Optimizer, OptimizerDiagnostics, ParamMap, StepContext } from './optimizer';
+import { MomentumBuffers } from './sgd';
+import { counterEntry, indexState, readCounter, requireEntry } from './state';
+import { applyUpdatesMeasuringKl, checkGradNames } from './update';
+
+export type ShampooConfig = z.output<typeof shampooSchema>;
+
+/**
+ * Largest side of L or R that gets a preconditioner. A larger side keeps the
+ * identity, because its eigendecomposition costs O(size³) per refresh.
+ */
+export const MAX_PRECONDITIONER_SIZE = 1024;
+const GRAFT_EPS = 1e-8;
+
+interface Statistics {
+  name: string;
+  rows: number;
+  columns: number;
+  /** L and R; absent on a side larger than MAX_PRECONDITIONER_SIZE. */
+  left?: Matrix;
+  right?: Matrix;
+  leftRoot?: Matrix;
+  rightRoot?: Matrix;
+}
+
+/** Returns whether Shampoo preconditions `name`: every matrix except the embeddings. */
+function isPreconditioned(name: string, param: tf.Variable): boolean {
+  return param.shape.length === 2 && name !== 'tokenEmbedding' && name !== 'positionEmbedding';
+}
+
+export class Shampoo implements Optimizer {
+  readonly kind = 'shampoo';
+  private readonly statistics = new Map<string, Statistics>();
+  private readonly adam?: AdamMoments;
+  private readonly momentum?: MomentumBuffers;
+  private refreshMs = 0;
+  private t = 0;
+
+  constructor(
+    private readonly config: ShampooConfig,
+    params: ParamMap,
+  ) {
+    for (const [name, param] of params) {
+      if (!isPreconditioned(name, param)) continue;
+      const [rows, columns] = param.shape;
+      const identity = (size: number) => (size <= MAX_PRECONDITIONER_SIZE ? Matrix.eye(size).mul(config.epsilon) : undefined);
+      this.statistics.set(name, { name, rows, columns, left: identity(rows), right: identity(columns) });
+    }
+    if (config.graft === 'adam') this.adam = new AdamMoments(params, { beta1: config.beta1, beta2: config.beta2, eps: GRAFT_EPS });
+    else this.momentum = new MomentumBuffers(params, config.beta1, false);
+  }
+
+  describe(): string {
+    const preconditioned = [...this.statistics.keys()].join(', ');
+    return `shampoo: preconditions ${preconditioned || 'nothing'}; ${this.config.graft} grafting and ${this.config.graft} steps for the rest`;
+  }
+
+  step(params: ParamMap, grads: GradMap, context: StepContext): OptimizerDiagnostics {
+    checkGradNames(params, grads);
+    this.t += 1;
+    const t = this.t;
+
+    const started = performance.now();
+    const refreshDue = (t - 1) % this.config.preconditionEvery === 0;
+    let refreshMs = 0;
+    const directions = new Map<string, { values: Float32Array; norm: number }>();
+    for (const stats of this.statistics.values()) {
+      const grad = grads.get(stats.name);
+      if (grad === undefined) continue;
+      const gradient = matrixFromTensor(grad);
+      this.accumulate(stats, gradient);
+      if (refreshDue) refreshMs += this.refreshRoots(stats);
+      directions.set(stats.name, shampooDirection(stats, gradient));
+    }
+    if (refreshDue) this.refreshMs = refreshMs;
+    const preconditionMs = performance.now() - started;
+
+    const { updateNorm, stepKl } = applyUpdatesMeasuringKl(params, grads, context, (name, _param, grad) => {
+      const graft = this.graftDirection(name, grad, t);
+      const direction = directions.get(name);
+      if (direction === undefined) return tf.mul(graft, -context.lr);
+      if (direction.norm === 0) return tf.zerosLike(grad);
+
+      // −lr · ‖graft‖ / ‖D‖ · D, with ‖graft‖ kept on the backend.
+      const scale = tf.mul(tf.norm(graft), -context.lr / direction.norm);
+      return tf.mul(tf.tensor(direction.values, grad.shape, 'float32'), scale);
+    });
+
+    return { updateNorm, 'opt.stepKl': stepKl, 'opt.refreshMs': this.refreshMs, 'opt.preconditionMs': preconditionMs };
+  }
+
+  /** Adds G Gᵀ to L and Gᵀ G to R (or folds them into the running averages). */
+  private accumulate(stats: Statistics, gradient: Matrix): void {
+    if (!allFinite(gradient)) throw new CurvatureError(`gradient of "${stats.name}" contains NaN or infinite values`, stats.name);
+
+    const { decay } = this.config;
+    const fold = (current: Matrix, outer: Matrix) =>
+      decay === 1 ? Matrix.add(current, outer) : Matrix.add(Matrix.mul(current, decay), Matrix.mul(outer, 1 - decay));
+    if (stats.left !== undefined) stats.left = fold(stats.left, gradient.mmul(gradient.transpose()));
+    if (stats.right !== undefined) stats.right = fold(stats.right, gradient.transpose().mmul(gradient));
+  }
+
+  /** Recomputes L^(-1/4) and R^(-1/4) and returns the milliseconds spent. */
+  private refreshRoots(stats: Statistics): number {
+    const started = performance.now();
+    const { epsilon } = this.config;
+    if (stats.left !== undefined) stats.leftRoot = inverseRoot(stats.left, 4, epsilon, `L of ${stats.name}`);
+    if (stats.right !== undefined) stats.rightRoot = inverseRoot(stats.right, 4, epsilon, `R of ${stats.name}`);
+    return performance.now() - started;
+  }
+
+  /** Returns the graft optimizer's direction for `name` (call inside tf.tidy). */
+  private graftDirection(name: string, grad: tf.Tensor, t: number): tf.Tensor {
+    if (this.adam !== undefined) return this.adam.direction(name, grad, t);
+    return this.momentum!.direction(name, grad);
+  }
+
+  saveState(): NamedTensor[] {
+    const entries: NamedTensor[] = [counterEntry('step', this.t)];
+    for (const stats of this.statistics.values()) {
+      const add = (label: string, matrix: Matrix | undefined) => {
+        if (matrix !== undefined) entries.push({ name: `${label}.${stats.name}`, dtype: 'F64', shape: [matrix.rows, matrix.columns], data: toFloat64(matrix) });
+      };
+      add('L', stats.left);
+      add('R', stats.right);
+      add('rootL', stats.leftRoot);
+      add('rootR', stats.rightRoot);
+    }
+    if (this.adam !== undefined) entries.push(...this.adam.save('graft.'));
+    if (this.momentum !== undefined) entries.push(...this.momentum.save('graft.momentum.'));
+    return entries;
+  }
+
+  loadState(state: NamedTensor[]): void {
+    const byName = indexState(state, this.kind);
+    this.t = readCounter(byName, 'step', this.kind);
+    for (const stats of this.statistics.values()) {
+      const read = (label: string, size: number) =>
+        Matrix.from1DArray(size, size, Float64Array.from(requireEntry(byName, `${label}.${stats.name}`, [size, size], this.kind).data));
+      const hasRoots = this.t > 0;
+      if (stats.left !== undefined) {
+        stats.left = read('L', stats.rows);
+        stats.leftRoot = hasRoots ? read('rootL', stats.rows) : undefined;
+      }
+      if (stats.right !== undefined) {
+        stats.right = read('R', stats.columns);
+        stats.rightRoot = hasRoots ? read('rootR', stats.columns) : undefined;
+      }
+    }
+    this.adam?.load(byName, 'graft.', this.kind);
+    this.momentum?.load(byName, 'graft.momentum.', this.kind);
+  }
+
+  dispose(): void {
+    this.adam?.dispose();
+    this.momentum?.dispose();
+  }
+}
+
+/** Returns D = L^(-1/4) G R^(-1/4) as float32 values and its Frobenius norm. */
+function shampooDirection(stats: Statistics, gradient: Matrix): { values: Float32Array; norm: number } {
+  let direction = gradient;
+  if (stats.leftRoot !== undefined) direction = stats.leftRoot.mmul(direction);
+  if (stats.rightRoot !== undefined) direction = direction.mmul(stats.rightRoot);
+  return { values: toFloat32(direction), norm: direction.norm('frobenius') };
+}
