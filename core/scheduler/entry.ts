@@ -28,7 +28,17 @@ export function typescriptEntry(modulePath: string, env?: Record<string, string>
   return { modulePath, execArgv: tsxExecArgv(), ...(env ? { env } : {}) };
 }
 
+/**
+ * Returns the worker entry for this runtime. `SEEDSCOPE_WORKER` replaces it
+ * with another script (a `.ts` file runs through tsx), which tests use to
+ * drive the CLI with a fake worker.
+ */
 export function defaultWorkerEntry(): WorkerEntry {
+  const override = process.env.SEEDSCOPE_WORKER;
+  if (override) {
+    const modulePath = path.resolve(override);
+    return modulePath.endsWith('.ts') ? typescriptEntry(modulePath) : { modulePath, execArgv: [] };
+  }
   if (process.versions.electron) {
     // NOTE: assumes core is bundled into out/main/ beside worker.js, as
     // electron-vite builds it; the Electron shell may pass its own entry.

@@ -29,6 +29,9 @@ export class WorkerProcess extends EventEmitter<{ message: [WorkerMessage]; exit
       execArgv: entry.execArgv,
       env: { ...process.env, ...entry.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // In its own process group a worker does not receive the terminal's
+      // Ctrl-C; the scheduler stops it in order and requeues its run instead.
+      detached: process.platform !== 'win32',
     });
 
     this.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
