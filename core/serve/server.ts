@@ -10,11 +10,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { encodeNumber, type Api, type ApiEvent } from '../api';
+import { createLogger } from '../log';
 import { isApiMethod, type ApiReply, type WireError } from './api-methods';
 import { dispatchApiCall } from './api-requests';
 import { RENDERER_CSP } from './csp';
 
 export { RENDERER_CSP };
+
+const httpLog = createLogger('serve.http');
 
 /** The only address the server binds; it is never reachable from another machine. */
 export const SERVE_HOST = '127.0.0.1';
@@ -41,7 +44,7 @@ export interface ServeOptions {
   rendererDir: string;
   /** TCP port; 0 picks a free one. */
   port?: number;
-  /** Log sink for starts, stops and errors; defaults to stderr. */
+  /** Log sink for starts, stops and errors; defaults to the `serve.http` logger at level info. */
   log?: (line: string) => void;
 }
 
@@ -57,7 +60,7 @@ export interface RunningServer {
 /** Starts the server on 127.0.0.1 with a fresh random token. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const token = randomBytes(32).toString('base64url');
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = options.log ?? ((line: string) => httpLog.info(line));
   const rendererDir = resolve(options.rendererDir);
   await assertRendererBuilt(rendererDir);
 
@@ -66,7 +69,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const server = createServer((request, response) => {
     const context = { api: options.api, token, rendererDir, port, streams, log };
     handleRequest(context, request, response).catch((error: unknown) => {
-      log(`serve: error=${JSON.stringify(String(error))} method=${request.method} path=${pathOf(request)}`);
+      log(`request failed error=${JSON.stringify(String(error))} method=${request.method} path=${pathOf(request)}`);
       if (!response.headersSent) sendJson(response, 500, failure('internal', 'internal server error; see the serve log'));
       else response.destroy();
     });
@@ -80,7 +83,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
   });
   port = (server.address() as AddressInfo).port;
-  log(`serve: listening host=${SERVE_HOST} port=${port}`);
+  log(`listening host=${SERVE_HOST} port=${port}`);
 
   return {
     url: `http://${SERVE_HOST}:${port}/?token=${token}`,
@@ -92,7 +95,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       streams.clear();
       await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       server.closeAllConnections();
-      log(`serve: stopped port=${port}`);
+      log(`stopped port=${port}`);
     },
   };
 }
@@ -173,7 +176,7 @@ async function handleApiRequest(context: RequestContext, url: URL, request: Inco
 
   const reply = await dispatchApiCall(context.api, name, args);
   if (!reply.ok && reply.error.code === 'internal') {
-    context.log(`serve: error=${JSON.stringify(reply.error.message)} method=${name}`);
+    context.log(`call failed error=${JSON.stringify(reply.error.message)} method=${name}`);
   }
   sendJson(response, reply.ok ? 200 : statusFor(reply.error.code), reply);
 }

@@ -87,7 +87,9 @@ export class ExperimentState {
     } else if (event.type === 'experiment' && event.experiment.id === this.id) {
       this.scheduleReload(true);
     } else if (event.type === 'analysisProgress' && event.experimentId === this.id) {
-      this.analysisMessage = event.done >= event.total ? null : `${event.message} (${event.done}/${event.total})`;
+      // A pass ends with done equal to total; a failed pass reports total 0 and keeps its message.
+      const finished = event.total > 0 && event.done >= event.total;
+      this.analysisMessage = finished ? null : event.message;
       if (event.done >= event.total) void this.loadPairIndex().catch((error: unknown) => this.app.report(error));
     }
   }
