@@ -158,6 +158,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.slots.flatMap((slot) => (slot.active ? [slot.active.run.id] : []));
   }
 
+  /** Pids of the live worker processes, busy or idle. */
+  workerPids(): number[] {
+    return this.slots.flatMap((slot) => (slot.worker?.pid !== undefined && !slot.worker.exited ? [slot.worker.pid] : []));
+  }
+
   /** Resolves at the next `idle` event, or at once when already idle. */
   whenIdle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
