@@ -25,7 +25,7 @@ export interface ForwardOptions {
    * respect to that map's output.
    */
   taps?: Map<string, tf.Tensor2D>;
-  /** When given, receives the input [batch · seq, dIn] of every linear map, kept out of the enclosing tidy. */
+  /** When given, receives the input [batch · seq, dIn] of every linear map, kept out of the enclosing tidy, one tensor per map. */
   linearInputs?: Map<string, tf.Tensor2D>;
   /** When given, receives the residual stream [batch · seq, dModel] after the embeddings and after each block, kept. */
   residuals?: tf.Tensor2D[];
@@ -102,7 +102,8 @@ function mlp(params: ParamMap, block: string, x: tf.Tensor2D, options: ForwardOp
 
 /** y = x W + b (+ tap) for x [rows, dIn]; returns [rows, dOut]. */
 function linear(params: ParamMap, options: ForwardOptions, x: tf.Tensor2D, weight: string, bias?: string): tf.Tensor2D {
-  options.linearInputs?.set(weight, tf.keep(x));
+  // q, k and v share one input; a clone per map (same data, own handle) lets callers dispose each capture.
+  options.linearInputs?.set(weight, tf.keep(tf.clone(x)));
 
   let y = bias === undefined ? matMulPlain(x, param2(params, weight)) : affine(x, param2(params, weight), param1(params, bias));
 

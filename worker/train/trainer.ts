@@ -99,8 +99,11 @@ class RunLoop {
       throw new Error(`cannot resume at step ${resume.step}: the run has only ${this.config.training.steps} steps`);
     }
 
-    loadParameters(this.params, decodeSafetensors(resume.weights).tensors);
-    this.optimizer.loadState(decodeSafetensors(resume.optimizerState).tensors);
+    // NOTE: decodeSafetensors reads a Node Buffer's whole memory pool instead
+    // of its own bytes (Buffer.slice returns a view), so blobs are copied into
+    // plain Uint8Arrays first; better-sqlite3 returns BLOBs as Buffers.
+    loadParameters(this.params, decodeSafetensors(new Uint8Array(resume.weights)).tensors);
+    this.optimizer.loadState(decodeSafetensors(new Uint8Array(resume.optimizerState)).tensors);
     this.dataRng.restore(state.dataRng);
     this.labelRng.restore(state.labelRng);
     this.nextStep = resume.step + 1;
