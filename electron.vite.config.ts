@@ -1,24 +1,22 @@
 /**
- * Build of the desktop app: Electron main (with the worker entry beside it),
+ * Build of the desktop app: Electron main (with the worker entries beside it),
  * the sandboxed preload script and the Svelte renderer. The renderer output in
  * out/renderer is also what `seedscope serve` hands to a browser.
  */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'electron-vite';
-
-const workerEntry = resolve('worker/main.ts');
 
 export default defineConfig({
   main: {
     build: {
       rolldownOptions: {
-        // The scheduler forks out/main/worker.js with ELECTRON_RUN_AS_NODE=1.
-        // NOTE: the worker input is skipped while worker/main.ts does not exist yet.
+        // The scheduler forks out/main/worker.js and the analysis hook
+        // out/main/analyse.js, both run by Electron as Node (ELECTRON_RUN_AS_NODE=1).
         input: {
           index: resolve('electron/main.ts'),
-          ...(existsSync(workerEntry) ? { worker: workerEntry } : {}),
+          worker: resolve('worker/main.ts'),
+          analyse: resolve('worker/analyse/main.ts'),
         },
       },
     },
@@ -39,7 +37,6 @@ export default defineConfig({
     base: './',
     plugins: [svelte({ compilerOptions: { runes: true } })],
     build: {
-      outDir: resolve('out/renderer'),
       emptyOutDir: true,
       minify: true,
       // ECharts (line, scatter and heatmap with their components) is most of the bundle.
