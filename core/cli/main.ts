@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { createLogger } from '../log';
 import { registerReadCommands } from './commands/read';
 import { registerSweepCommands } from './commands/sweep';
+import { registerServeCommand } from '../serve/command';
 import { CliError, EXIT } from './context';
 import { colorsFor } from './format';
 
@@ -16,7 +17,7 @@ const log = createLogger('cli');
 /** Adds commands to the program; `serve` and `analyze` register here from their own modules. */
 export type CommandRegistration = (program: Command) => void;
 
-export const commandRegistrations: CommandRegistration[] = [registerSweepCommands, registerReadCommands];
+export const commandRegistrations: CommandRegistration[] = [registerSweepCommands, registerReadCommands, registerServeCommand];
 
 export function createProgram(): Command {
   const program = new Command('seedscope')
