@@ -8,6 +8,7 @@ import type { Optimizer, ParamMap } from './optimizer';
 import { Kfac } from './kfac';
 import { Sgd } from './sgd';
 import { Shampoo } from './shampoo';
+import { TrustRegion } from './trustRegion';
 
 export type { Optimizer, OptimizerDiagnostics, ParamMap, GradMap, StepContext, LinearCapture, Batch } from './optimizer';
 export { learningRateAt } from './schedule';
@@ -33,14 +34,14 @@ export function createOptimizer(config: OptimizerConfig, params: ParamMap): Opti
     case 'shampoo':
       return new Shampoo(config, params);
     case 'trust-region':
-      throw new Error(`optimizer "${config.kind}" is not available yet; use sgd, adam, adamw, kfac or shampoo`);
+      return new TrustRegion(config, params);
   }
 }
 
 /**
  * Returns the peak learning rate the schedule scales. The trust region sets its
  * own step length from the KL budget and has no learning rate, so its peak is 1
- * and the schedule's value reaches it as a multiplier it ignores.
+ * and the schedule's value reaches it as a multiplier of the budget.
  */
 export function baseLearningRate(config: OptimizerConfig): number {
   return config.kind === 'trust-region' ? 1 : config.lr;
