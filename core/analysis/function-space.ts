@@ -127,18 +127,24 @@ export function comparePositions(a: ProbeDistribution, b: ProbeDistribution): Po
       const logP = a.logProbs[k]!;
       const logQ = b.logProbs[k]!;
 
-      // A zero probability on either side contributes exactly 0 to the sums
-      // it weights, whatever the other log-probability is (0·log 0 = 0).
-      if (p > 0) klAB += p * (logP - logQ);
-      if (q > 0) klBA += q * (logQ - logP);
-      if (p > 0 || q > 0) {
-        const logMixture = Math.log(0.5 * (p + q));
-        if (p > 0) jensenShannon += p * (logP - logMixture);
-        if (q > 0) jensenShannon += q * (logQ - logMixture);
-      }
       const chord = a.sqrtProbs[k]! - b.sqrtProbs[k]!;
       chordSquared += chord * chord;
       absoluteDifference += Math.abs(p - q);
+
+      // A zero probability on either side contributes exactly 0 to the sums
+      // it weights, whatever the other log-probability is (0·log 0 = 0).
+      if (p > 0 && q > 0) {
+        const logMixture = Math.log(0.5 * (p + q));
+        klAB += p * (logP - logQ);
+        klBA += q * (logQ - logP);
+        jensenShannon += p * (logP - logMixture) + q * (logQ - logMixture);
+      } else if (p > 0) {
+        klAB += p * (logP - logQ);
+        jensenShannon += p * Math.LN2;
+      } else if (q > 0) {
+        klBA += q * (logQ - logP);
+        jensenShannon += q * Math.LN2;
+      }
     }
 
     result.klAB[position] = Math.max(0, klAB);

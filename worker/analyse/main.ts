@@ -4,21 +4,13 @@
  * pair, then `{ kind: 'result', result }`; a failed job answers `error` with
  * the same seq. It never opens the database.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
 import { STEP_ANALYSIS_KIND, type AnalysisReply, type StepAnalysisPayload } from '../../core/analysis/job';
+import { selectBackend } from '../backend';
 import { PROTOCOL_VERSION, type ParentMessage, type WorkerMessage } from '../protocol';
 import { runStepJob } from './run-step';
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
-}
-
-async function chooseBackend(): Promise<void> {
-  // wasm runs SIMD kernels; the pure-JS cpu backend is the fallback where wasm cannot load.
-  if (await tf.setBackend('wasm').catch(() => false)) return;
-  await tf.setBackend('cpu');
 }
 
 function handle(message: ParentMessage): void {
@@ -43,7 +35,10 @@ function handle(message: ParentMessage): void {
   }
 }
 
-await chooseBackend();
+// The analysis runs on the same backend order as training; a skipped backend is noted once on stderr,
+// which the parent keeps for the error message of a crash.
+const choice = await selectBackend('auto');
+if (choice.note !== undefined) process.stderr.write(`analysis worker backend: ${choice.note}\n`);
 process.on('message', (message) => handle(message as ParentMessage));
 process.on('disconnect', () => process.exit(0));
 send({ type: 'ready', pid: process.pid, protocolVersion: PROTOCOL_VERSION });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pairPositionMetrics } from '../../../core/analysis/drill-down';
 import { exportPairs } from '../../../core/analysis/export';
 import type { StepAnalysisResult } from '../../../core/analysis/job';
 import { analyseExperiment, type AnalysisProgress, type StepExecutor } from '../../../core/analysis/orchestrate';
@@ -163,5 +164,25 @@ describe('exportPairs', () => {
       { runA: a, runB: b, step: 2, metric: 'cka.0', value: 'NaN' },
       { runA: a, runB: b, step: 2, metric: 'klAB', value: 'Infinity' },
     ]);
+  });
+});
+
+describe('pairPositionMetrics', () => {
+  it('matches the stored means and keeps the probe shape', async () => {
+    const [a, b] = runIds();
+    finishRun(a!, 0);
+    finishRun(b!, 1);
+    await analyseExperiment(store.db, experimentId, inProcess);
+
+    const positions = pairPositionMetrics(store.db, a!, b!, 4);
+    expect(positions.shape).toEqual([3, 6]);
+    expect(positions.metrics.klAB).toHaveLength(18);
+    const stored = readPairValues(store.db, experimentId, 4).find((row) => row.metric === 'klAB')!.value;
+    expect(positions.metrics.klAB.reduce((sum, value) => sum + value, 0) / 18).toBeCloseTo(stored, 12);
+  });
+
+  it('reports a missing checkpoint', () => {
+    const [a, b] = runIds();
+    expect(() => pairPositionMetrics(store.db, a!, b!, 4)).toThrow(/not found/);
   });
 });
