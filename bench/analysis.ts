@@ -1,9 +1,9 @@
 /**
- * Analysis speed: every function-space pair metric for 64 runs on the
- * default probe set (64 sequences × 32 positions × 64 vocab), and every
+ * Analysis speed. It times every function-space pair metric for 64 runs on
+ * the default probe set (64 sequences × 32 positions × 64 vocab), and every
  * weight-space metric with permutation alignment for runs of the default
- * model, next to the NumPy/SciPy reference (bench/reference_analysis.py) on
- * the same data in the same command.
+ * model. The NumPy/SciPy reference (bench/reference_analysis.py) runs on the
+ * same data in the same command.
  *
  * Usage: npm run bench:analysis [-- --runs 64 --weight-runs 6]
  */
@@ -69,7 +69,7 @@ function randomPermutation(normal: () => number, n: number): number[] {
     .map(([, i]) => i);
 }
 
-/** Runs that are permuted copies of one model plus independent noise, so alignment has a true answer to find. */
+/** Runs that are permuted copies of one model plus independent noise, so alignment has a known optimum to find. */
 function makeModels(runs: number): ParameterMap[] {
   const normal = normalGenerator(2);
   const base: ParameterMap = new Map(

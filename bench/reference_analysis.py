@@ -18,7 +18,7 @@ from scipy.special import logsumexp
 
 
 def function_space(logits, vocab):
-    """All pair metrics, averaged over positions, for logits [runs, positions, vocab]."""
+    """Compute every pair metric, averaged over positions, for logits [runs, positions, vocab]."""
     log_probs = logits.astype(np.float64)
     log_probs -= logsumexp(log_probs, axis=2, keepdims=True)
     probs = np.exp(log_probs)

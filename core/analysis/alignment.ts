@@ -3,9 +3,9 @@
  *
  * These permutations leave the function exactly unchanged:
  * - one permutation of the residual stream, shared by both embeddings, every
- *   LayerNorm (mean and variance do not depend on the order of features), the
- *   inputs of wq, wk, wv and wUp, the outputs of wo and wDown, and the
- *   unembedding;
+ *   LayerNorm, the inputs of wq, wk, wv and wUp, the outputs of wo and wDown,
+ *   and the unembedding. LayerNorm allows it because its mean and variance do
+ *   not depend on the order of features;
  * - per block, a permutation of MLP hidden units (columns of wUp and bUp, rows
  *   of wDown), because GELU acts elementwise;
  * - per block, a permutation of whole heads, and inside each head one
@@ -127,8 +127,8 @@ function similarity(a: ParameterMap, b: ParameterMap): number {
 }
 
 /**
- * Which permutation group acts on the rows and on the columns of a parameter.
- * Vectors have rows only. `qk.i` and `vo.i` are the combined head and
+ * Returns the permutation groups acting on the rows and on the columns of a
+ * parameter. Vectors have rows only. `qk.i` and `vo.i` are the combined head and
  * within-head column permutations of block i.
  */
 function axisGroups(name: string): [AxisGroup, AxisGroup] {

@@ -24,6 +24,13 @@ export interface ProbeDistribution {
   top1: Int32Array;
 }
 
+/**
+ * Pair metrics, all in nats where a unit applies: klAB = KL(a‖b), klBA =
+ * KL(b‖a), symmetricKl = klAB + klBA (Jeffreys), jensenShannon in [0, ln 2],
+ * fisherRao = 2·arccos(Σ√(pq)) in [0, π], hellinger = √(½Σ(√p − √q)²) in
+ * [0, 1], totalVariation = ½Σ|p − q| in [0, 1], and top1Disagreement, 1 where
+ * the most probable tokens differ.
+ */
 export const FUNCTION_METRICS = [
   'klAB',
   'klBA',

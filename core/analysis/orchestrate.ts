@@ -1,8 +1,8 @@
 /**
- * The analysis job of an experiment: finds the pairs of finished runs whose
- * metrics are missing at each checkpoint step, has them computed (in a worker
- * process, or in process for the CLI and tests), and stores the results and
- * the MDS embeddings. Pairs already stored are never recomputed unless the
+ * The analysis job of an experiment. It finds the pairs of finished runs
+ * whose metrics are missing at each checkpoint step and has them computed,
+ * in a worker process or in this process. Then it stores the results and the
+ * MDS embeddings. Pairs already stored are never recomputed unless the
  * caller asks for a full recomputation.
  */
 import type Database from 'better-sqlite3';
@@ -141,8 +141,8 @@ function buildPayload(db: Database.Database, experimentId: number, entry: StepPl
 
 /**
  * Recomputes the 2-D MDS coordinates of a step's runs in each space from the
- * stored pair metrics; returns a warning instead when a distance is missing
- * or not finite, and leaves the previous embedding in place then.
+ * stored pair metrics. A space with a missing or non-finite distance keeps
+ * its previous embedding, and the returned warning names it.
  */
 export function updateEmbeddings(db: Database.Database, experimentId: number, step: number, runIds: number[]): string | null {
   const values = readPairValues(db, experimentId, step);

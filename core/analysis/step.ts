@@ -30,7 +30,7 @@ export interface ModelProbe {
   residuals(parameters: ParameterMap): Float32Array[];
 }
 
-/** What the analysis needs from the task. */
+/** Task facts the analysis needs: measured probe positions and the true distribution. */
 export interface ProbeTask {
   /** Flat probe positions (sequence · contextLength + t) that carry a measurement, or null for all. */
   measuredPositions: number[] | null;
@@ -149,8 +149,9 @@ function alignSafely(a: RunState, b: RunState, layout: TransformerLayout, result
 }
 
 /**
- * Linear mode connectivity barrier: max over α of L(α) − [(1 − α)·L(0) + α·L(1)],
- * the largest rise of the loss above the chord between the endpoints. It is
+ * Returns the linear mode connectivity barrier max over α of
+ * L(α) − [(1 − α)·L(0) + α·L(1)], the largest rise of the loss above the
+ * chord between the endpoints. It is
  * at least 0 because both endpoints lie on the chord.
  */
 export function lossBarrier(alphas: number[], losses: number[]): number {

@@ -91,7 +91,7 @@ export function writeStepResults(
   })();
 }
 
-/** Every pair value of an experiment, ordered by step, metric, run a, run b. */
+/** Reads every pair value of an experiment (or one step), ordered by step, metric, run a, run b. */
 export function readPairValues(db: Database.Database, experimentId: number, step?: number): StoredPairValue[] {
   const filter = step === undefined ? '' : ' AND step = ?';
   const parameters = step === undefined ? [experimentId] : [experimentId, step];

@@ -1,8 +1,8 @@
 /**
- * Entry of an analysis worker process. It answers `analyse` messages with
- * `analysisResult` messages: `{ kind: 'progress', done, total }` after each
- * pair, then `{ kind: 'result', result }`; a failed job answers `error` with
- * the same seq. It never opens the database.
+ * Entry of an analysis worker process. For each `analyse` message it sends
+ * `analysisResult` messages with the same seq: `{ kind: 'progress', done,
+ * total }` after each pair, then `{ kind: 'result', result }`. A failed job
+ * sends `error` instead. The worker never opens the database.
  */
 import { STEP_ANALYSIS_KIND, type AnalysisReply, type StepAnalysisPayload } from '../../core/analysis/job';
 import { selectBackend } from '../backend';
@@ -35,8 +35,8 @@ function handle(message: ParentMessage): void {
   }
 }
 
-// The analysis runs on the same backend order as training; a skipped backend is noted once on stderr,
-// which the parent keeps for the error message of a crash.
+// The analysis tries backends in the same order as training. A skipped backend is noted once on stderr,
+// because the parent keeps its last lines for the error message of a crash.
 const choice = await selectBackend('auto');
 if (choice.note !== undefined) process.stderr.write(`analysis worker backend: ${choice.note}\n`);
 process.on('message', (message) => handle(message as ParentMessage));

@@ -51,10 +51,10 @@ export class TransformerProbe implements ModelProbe {
   /**
    * Estimates diag F = E_x E_{y∼p_θ}[(∇ log p_θ(y | x))²] per probe position.
    * Labels at different positions are drawn independently and each score has
-   * mean zero, so the cross terms of a summed gradient vanish in expectation:
-   * squaring the gradient of a group's summed log-likelihood is unbiased for
-   * the sum of the group's per-position Fisher diagonals. More groups lower
-   * the variance at one backward pass each.
+   * mean zero, so the cross terms of a summed gradient vanish in expectation.
+   * The squared gradient of a group's summed log-likelihood is therefore
+   * unbiased for the sum of the group's per-position Fisher diagonals. More
+   * groups lower the variance at one backward pass each.
    */
   diagonalFisher(parameters: ParameterMap): ParameterMap {
     return withVariables(parameters, (variables) => {

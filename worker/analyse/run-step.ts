@@ -15,7 +15,7 @@ export function runStepJob(payload: StepAnalysisPayload, onPair?: PairProgress):
   return analyseStep(payload, probe, probeTaskOf(task), onPair);
 }
 
-/** The probe positions that carry a target (all of them except in `modular`), and p* where the task knows it. */
+/** The probe positions that carry a target (all of them except in `modular`), and p* for tasks that define it. */
 export function probeTaskOf(task: Task): ProbeTask {
   const measured: number[] = [];
   task.probe.targets.forEach((target, position) => {
