@@ -177,7 +177,8 @@ export function buildDistanceHeatmapOption(input: HeatmapInput): Record<string, 
       textStyle: { color: colors.text, fontSize: 13 },
       subtextStyle: { color: '#d62728' },
     },
-    grid: { left: ordered.length <= 24 ? 110 : 24, right: 24, top: 48, bottom: ordered.length <= 24 ? 96 : 48 },
+    // Rotated run labels take about 90 px under the grid; the colour scale sits below them.
+    grid: { left: ordered.length <= 24 ? 110 : 24, right: 24, top: 48, bottom: ordered.length <= 24 ? 140 : 60 },
     tooltip: {
       ...(base.tooltip as object),
       formatter: (param: { value: [number, number, number] }) => {
@@ -194,9 +195,11 @@ export function buildDistanceHeatmapOption(input: HeatmapInput): Record<string, 
       orient: 'horizontal',
       left: 'center',
       bottom: 0,
-      itemHeight: 120,
+      itemHeight: 160,
+      itemWidth: 12,
+      formatter: (value: number) => formatValue(value),
       textStyle: { color: colors.mutedText },
-      inRange: { color: ['#f7fbff', '#6baed6', '#08306b'] },
+      inRange: { color: input.theme === 'dark' ? ['#182433', '#3f7cc0', '#cfe3fb'] : ['#f7fbff', '#6baed6', '#08306b'] },
     },
     series: [{ type: 'heatmap', data: cells, progressive: 10000, emphasis: { itemStyle: { borderColor: colors.text, borderWidth: 1 } } }],
   };
