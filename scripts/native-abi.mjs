@@ -9,7 +9,8 @@
  * core/store/database.ts opens the database with the build that matches the
  * running process. Modes:
  *   install   (postinstall) copies the Node build, and builds the Electron one
- *             when an Electron binary is installed. Never fails the install.
+ *             when an Electron binary is installed. Exits 0 with a warning
+ *             when a build fails, so the install goes on.
  *   electron  (npm start, npm run dev) makes sure the Electron build exists;
  *             exits 1 with the reason when it cannot.
  */

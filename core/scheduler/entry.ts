@@ -1,8 +1,8 @@
 /**
- * How a worker process is started. Under plain Node the entry is the
- * TypeScript source worker/main.ts, loaded through tsx; inside Electron it is
- * the bundled `worker.js` next to the main-process bundle, run as plain Node
- * with ELECTRON_RUN_AS_NODE=1.
+ * Worker entries: the script and flags a worker process is forked with.
+ * Under plain Node the entry is the TypeScript source worker/main.ts, loaded
+ * through tsx. Inside Electron it is the bundled `worker.js` next to the
+ * main-process bundle, run as plain Node with ELECTRON_RUN_AS_NODE=1.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';

@@ -5,7 +5,7 @@
  */
 import type { RunRecord, Store } from '../store/store';
 
-/** Whether a process with this pid exists on this machine (EPERM means it exists but belongs to someone else). */
+/** Returns whether a process with this pid exists on this machine (EPERM means it exists but belongs to someone else). */
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

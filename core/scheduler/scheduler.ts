@@ -34,7 +34,7 @@ export interface SchedulerOptions {
   heartbeatTimeoutMs?: number;
   /** Time a worker gets to start and send `ready`. */
   startupTimeoutMs?: number;
-  /** Time a worker gets to answer `cancel` or `shutdown` before it is killed. */
+  /** Time a worker gets to exit after `cancel` or `shutdown` before it is killed. */
   stopGraceMs?: number;
   /** Interval of the checks for silent workers, cancels made by other processes and new queued runs. */
   pollIntervalMs?: number;
@@ -171,7 +171,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /**
    * Asks the workers of the given runs to stop; the runs must already be
-   * marked cancelled in the store. Workers that do not answer in time are killed.
+   * marked cancelled in the store. Workers that do not stop in time are killed.
    */
   cancelActive(runIds: number[]): void {
     for (const slot of this.slots) {

@@ -49,9 +49,10 @@ export function emptyRunCounts(): RunCounts {
 }
 
 /**
- * Derives an experiment's status from its runs: running while any run runs
- * or some finished and others wait; failed when any run failed; cancelled
- * when any was cancelled; done when every run ended done or diverged.
+ * Derives an experiment's status from its runs. It is running while any run
+ * runs, or while some finished and others wait. Otherwise it is failed when
+ * any run failed, cancelled when any was cancelled, and done when every run
+ * ended done or diverged.
  */
 export function experimentStatusFor(counts: RunCounts): ExperimentStatus {
   if (counts.total === 0) return 'done';

@@ -208,8 +208,8 @@ export class Store {
   /** Runs with the given status, across experiments or within the listed ones. */
   listRunsWithStatus(status: RunStatus, experimentIds?: number[]): RunRecord[] {
     const rows = this.db.prepare(`SELECT * FROM runs WHERE status = ? ORDER BY experiment_id, ordinal`).all(status) as RunRow[];
-    const wanted = experimentIds ? new Set(experimentIds) : null;
-    return rows.filter((row) => !wanted || wanted.has(row.experiment_id)).map(toRunRecord);
+    const allowed = experimentIds ? new Set(experimentIds) : null;
+    return rows.filter((row) => !allowed || allowed.has(row.experiment_id)).map(toRunRecord);
   }
 
   /**

@@ -9,7 +9,7 @@ import { colorStatus } from '../progress';
 /** Writes one export of an experiment in a format to a stream. */
 export type Exporter = (service: Service, experimentId: number, format: 'csv' | 'json', output: NodeJS.WritableStream) => Promise<void>;
 
-/** What `export --what` can write; other modules add theirs with `registerExporter`. */
+/** Exporters by `--what` value; other modules add theirs with `registerExporter`. */
 const exporters = new Map<string, Exporter>([['metrics', exportMetrics]]);
 
 export function registerExporter(what: string, exporter: Exporter): void {
@@ -96,7 +96,7 @@ export function registerReadCommands(program: Command): void {
     .description('write an experiment\'s data as CSV or JSON to stdout or a file')
     .argument('<experiment>', 'experiment id')
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
-    .addOption(new Option('--what <data>', `what to export: ${[...exporters.keys()].join(', ')}`).default('metrics'))
+    .addOption(new Option('--what <data>', 'what to export: metrics (per-run series), or a kind another module registers, such as pairs').default('metrics'))
     .option('--out <file>', 'write to this file instead of stdout')
     .action(async (experiment: string, options: { format: 'csv' | 'json'; what: string; out?: string }, command: Command) => {
       const id = parseId(experiment, 'experiment id');

@@ -21,7 +21,7 @@ export function tempDatabasePath(): string {
   return path.join(tempFolder(), 'test.db');
 }
 
-/** A small valid spec: `optimizers` × `seeds` runs of `steps` steps on a tiny markov task. */
+/** Returns a small valid spec: `optimizers` × `seeds` runs of `steps` steps on a tiny markov task. */
 export function tinySpec(overrides: Partial<SweepSpecInput> = {}): SweepSpecInput {
   return {
     name: 'tiny',
