@@ -32,7 +32,7 @@ export function logOf(rows: number[][]): Float64Array {
   return Float64Array.from(rows.flat().map((value) => Math.log(value)));
 }
 
-/** A random permutation of 0..n-1. */
+/** Draws a random permutation of 0..n-1. */
 export function randomPermutation(seed: number, n: number): number[] {
   const uniform = seededRandom(seed);
   const permutation = Array.from({ length: n }, (_, i) => i);

@@ -14,7 +14,7 @@ import { forward } from '../../../worker/model/transformer';
 import type { ParamMap } from '../../../worker/optim/optimizer';
 import { buildTask, type Task } from '../../../worker/tasks';
 
-/** A small markov sweep: V 8, T 6, d 8, 2 heads, 1 layer, MLP 12, 3 probe sequences. */
+/** Builds the run config of a small markov sweep: V 8, T 6, d 8, 2 heads, 1 layer, MLP 12, 3 probe sequences. */
 export function tinyConfig(): RunConfig {
   const parsed = parseSweepSpec({
     name: 'analysis fixture',
@@ -46,7 +46,7 @@ export function initialParameters(config: RunConfig, initSeed: number): Paramete
   return new Map(tensors.map((tensor) => [tensor.name, { shape: tensor.shape, data: Float32Array.from(tensor.data) }]));
 }
 
-/** A checkpoint's blobs for the given parameters, with probe outputs from the real forward pass. */
+/** Encodes a checkpoint's blobs for the given parameters, with probe outputs from the real forward pass. */
 export function checkpointOf(config: RunConfig, runId: number, parameters: ParameterMap, withActivations = true): AnalysisRunInput {
   const task = taskOf(config);
   const arch = architectureOf(config);
