@@ -31,6 +31,11 @@ import { train } from '../worker/train/trainer';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WARMUP_STEPS = 5;
 
+interface SkippedBackend {
+  backend: string;
+  skipped: string;
+}
+
 interface BackendResult {
   backend: string;
   steps: number;
@@ -127,7 +132,10 @@ async function matmulShare(): Promise<number> {
 /** Child mode: measure one backend and print one JSON line. */
 async function runChild(backend: ConcreteBackend, steps: number): Promise<void> {
   const choice = await selectBackend(backend);
-  if (choice.backend !== backend) throw new Error(`backend ${backend} is unavailable: ${choice.note}`);
+  if (choice.backend !== backend) {
+    console.log(JSON.stringify({ backend, skipped: choice.note }));
+    return;
+  }
   const { msPerStep, finalLoss } = await timeTraining(steps);
   const result: BackendResult = {
     backend,
@@ -147,11 +155,11 @@ function childArguments(backend: ConcreteBackend, steps: number): string[] {
 }
 
 /** Runs child processes at the same time and returns their parsed results. */
-function runChildren(runs: Array<{ backend: ConcreteBackend; steps: number }>): Promise<BackendResult[]> {
+function runChildren(runs: Array<{ backend: ConcreteBackend; steps: number }>): Promise<Array<BackendResult | SkippedBackend>> {
   return Promise.all(
     runs.map(
       ({ backend, steps }) =>
-        new Promise<BackendResult>((resolve, reject) => {
+        new Promise<BackendResult | SkippedBackend>((resolve, reject) => {
           const child = spawn(process.execPath, childArguments(backend, steps), { stdio: ['ignore', 'pipe', 'pipe'] });
           let stdout = '';
           let stderr = '';
@@ -161,7 +169,7 @@ function runChildren(runs: Array<{ backend: ConcreteBackend; steps: number }>): 
           child.on('exit', (code) => {
             const line = stdout.trim().split('\n').filter((text) => text.startsWith('{')).at(-1);
             if (code !== 0 || line === undefined) reject(new Error(`benchmark child for ${backend} exited with code ${code}: ${stderr.trim().split('\n').at(-1)}`));
-            else resolve(JSON.parse(line) as BackendResult);
+            else resolve(JSON.parse(line) as BackendResult | SkippedBackend);
           });
         }),
     ),
@@ -186,13 +194,9 @@ async function main(): Promise<void> {
   const cpuSteps = argument('--cpu-steps', 5);
   const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadAverage: os.loadavg().map((load) => Number(load.toFixed(2))), node: process.version };
 
-  const backends: Array<BackendResult | { backend: string; skipped: string }> = [];
-  for (const [backend, count] of [['tensorflow', steps], ['wasm', steps], ['cpu', cpuSteps]] as Array<[ConcreteBackend, number]>) {
-    try {
-      backends.push((await runChildren([{ backend, steps: count }]))[0]);
-    } catch (error) {
-      backends.push({ backend, skipped: (error as Error).message });
-    }
+  const backends: Array<BackendResult | SkippedBackend> = [];
+  for (const [backend, count] of [['tensorflow-gpu', steps], ['tensorflow', steps], ['wasm', steps], ['cpu', cpuSteps]] as Array<[ConcreteBackend, number]>) {
+    backends.push(...(await runChildren([{ backend, steps: count }])));
   }
 
   const pytorch = pytorchReference(steps);
@@ -200,7 +204,7 @@ async function main(): Promise<void> {
   const ratio = wasm !== undefined && 'msPerStep' in pytorch ? pytorch.msPerStep / wasm.msPerStep : undefined;
 
   // Two wasm workers at once, as a sweep with concurrency 2 runs them.
-  const pair = await runChildren([{ backend: 'wasm', steps }, { backend: 'wasm', steps }]);
+  const pair = (await runChildren([{ backend: 'wasm', steps }, { backend: 'wasm', steps }])).filter((result): result is BackendResult => 'msPerStep' in result);
   const pairTokensPerSecond = pair.reduce((sum, result) => sum + result.tokensPerSecond, 0);
 
   console.log(

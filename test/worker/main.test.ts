@@ -45,7 +45,8 @@ function startWorker(): { worker: ChildProcess; messages: WorkerMessage[]; waitF
   return { worker, messages, waitFor };
 }
 
-describe('worker process', () => {
+// Each test starts a Node process with tsx, which takes seconds on a loaded machine.
+describe('worker process', { timeout: 60_000 }, () => {
   it('trains a tiny run over the protocol', async () => {
     const { worker, messages, waitFor } = startWorker();
     const ready = await waitFor((message) => message.type === 'ready');

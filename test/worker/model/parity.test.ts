@@ -91,7 +91,8 @@ describe.skipIf(!hasTorch)('transformer parity with PyTorch', () => {
         inputTensor.dispose();
         targetTensor.dispose();
         disposeParameters(params);
-      });
+        // Starting Python and importing torch takes seconds on a loaded machine.
+      }, 60_000);
     }
   }
 });

@@ -41,7 +41,7 @@ function metricValues(metrics: MetricRow[], name: string): number[] {
   return metrics.filter((row) => row.name === name).map((row) => row.value);
 }
 
-describe('train', () => {
+describe('train', { timeout: 30_000 }, () => {
   for (const backend of ['cpu', 'wasm'] as ConcreteBackend[]) {
     it(`is bit-exact across repeats on ${backend}`, async () => {
       await useBackend(backend);
