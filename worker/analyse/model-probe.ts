@@ -12,8 +12,8 @@ import { crossEntropy, forward } from '../model/transformer';
 import { Rng } from '../rng';
 import type { TokenBatch } from '../tasks';
 
-/** Sequences per forward pass; bounds the memory of one pass to [chunk · seq, max(dMlp, vocab)] floats. */
-const SEQUENCES_PER_PASS = 16;
+/** Token positions per forward pass; bounds the largest activation of one pass to [4096, max(dMlp, vocab)] floats. */
+const POSITIONS_PER_PASS = 4096;
 
 export interface ProbeOptions {
   /** The probe set is split into this many groups for the Fisher estimate; at most the probe size. */
@@ -32,6 +32,10 @@ export class TransformerProbe implements ModelProbe {
     readonly probe: TokenBatch,
     readonly options: ProbeOptions,
   ) {}
+
+  private get sequencesPerPass(): number {
+    return Math.max(1, Math.floor(POSITIONS_PER_PASS / this.probe.seq));
+  }
 
   lossAlongPath(a: ParameterMap, b: ParameterMap, alphas: number[]): number[] {
     return withVariables(a, (variables) =>
@@ -98,8 +102,8 @@ export class TransformerProbe implements ModelProbe {
   residuals(parameters: ParameterMap): Float32Array[] {
     return withVariables(parameters, (variables) => {
       const layers: Float32Array[][] = Array.from({ length: this.arch.nLayers + 1 }, () => []);
-      for (let first = 0; first < this.probe.size; first += SEQUENCES_PER_PASS) {
-        const batch = sliceBatch(this.probe, first, Math.min(this.probe.size, first + SEQUENCES_PER_PASS));
+      for (let first = 0; first < this.probe.size; first += this.sequencesPerPass) {
+        const batch = sliceBatch(this.probe, first, Math.min(this.probe.size, first + this.sequencesPerPass));
         const residuals: tf.Tensor2D[] = [];
         tf.tidy(() => {
           forward(variables, this.arch, tf.tensor2d(batch.inputs, [batch.size, batch.seq], 'int32'), { residuals });
@@ -117,8 +121,8 @@ export class TransformerProbe implements ModelProbe {
   private meanProbeLoss(variables: ParamMap): number {
     let total = 0;
     let counted = 0;
-    for (let first = 0; first < this.probe.size; first += SEQUENCES_PER_PASS) {
-      const batch = sliceBatch(this.probe, first, Math.min(this.probe.size, first + SEQUENCES_PER_PASS));
+    for (let first = 0; first < this.probe.size; first += this.sequencesPerPass) {
+      const batch = sliceBatch(this.probe, first, Math.min(this.probe.size, first + this.sequencesPerPass));
       total += tf.tidy(() => {
         const logits = forward(variables, this.arch, tf.tensor2d(batch.inputs, [batch.size, batch.seq], 'int32'));
         return crossEntropy(logits, tf.tensor1d(batch.targets, 'int32'), 'sum').dataSync()[0]!;
