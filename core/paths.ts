@@ -2,12 +2,26 @@
  * Where Seedscope keeps its files: the default database in the platform's
  * app-data folder, the repository root, and the native SQLite binding folder.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository root: this file lives in `<root>/core/`. */
-export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * Returns the nearest folder at or above `start` whose package.json is
+ * Seedscope's. From source that is one level above core/; from the Electron
+ * main bundle, which has this module inlined in out/main/index.js, two levels.
+ */
+export function findRepositoryRoot(start: string): string {
+  for (let folder = start; ; folder = path.dirname(folder)) {
+    const manifest = path.join(folder, 'package.json');
+    if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { name?: string }).name === 'seedscope') return folder;
+    if (path.dirname(folder) === folder) throw new Error(`Seedscope's package.json was not found in ${start} or any folder above it`);
+  }
+}
+
+/** Repository root: the folder with migrations/, worker/, native/ and out/. */
+export const repositoryRoot = findRepositoryRoot(path.dirname(fileURLToPath(import.meta.url)));
 
 export interface PlatformFolders {
   platform: NodeJS.Platform;

@@ -1,14 +1,19 @@
 /**
  * Builds the app with electron-vite (as `npm run build` does) and checks the
  * Electron security settings in the built main, preload and renderer output.
- * There is no Electron binary on the build machines, so the checks read the
- * bundles; the bundled worker is started under Node.
+ * There is no Electron binary on the build machines. So the checks read the
+ * bundles and run the main bundle under Node with a recording fake of the
+ * `electron` module, the one mock, at that boundary. The bundled worker is
+ * started under Node.
  */
 import { execFile, fork } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { API_METHODS } from '../../core/serve/api-methods';
 import { RENDERER_CSP } from '../../core/serve/csp';
 import { repositoryRoot } from '../../core/paths';
 import type { WorkerMessage } from '../../worker/protocol';
@@ -26,7 +31,7 @@ beforeAll(async () => {
   rendererHtml = fs.readFileSync(path.join(outDir, 'renderer', 'index.html'), 'utf8');
 }, 240_000);
 
-/** The source of the object literal assigned to `name` in a bundle. */
+/** Returns the source of the object literal assigned to `name` in a bundle. */
 function objectLiteral(bundle: string, name: string): string {
   const start = bundle.indexOf(`var ${name} = {`);
   expect(start, `${name} not found in the bundle`).toBeGreaterThanOrEqual(0);
@@ -120,6 +125,80 @@ describe('built renderer page', () => {
     expect(sources.length).toBeGreaterThan(0);
     // `data:,` is the empty favicon, so the browser requests no /favicon.ico.
     for (const source of sources) expect(source).toMatch(/^(\.\/assets\/|data:,$)/);
+  });
+});
+
+interface FakeElectronRecord {
+  windowOptions: Array<{ webPreferences: Record<string, unknown> }>;
+  permissionAnswers: boolean[];
+  cspHeader: string[] | null;
+  windowOpen: { action: string };
+  navigationBlocked: boolean;
+  channels: string[];
+  calls: Record<string, { ok: boolean; value?: unknown; error?: { code: string; message: string } }>;
+  exitCode: number;
+  scenarioError?: string;
+}
+
+/**
+ * Runs the built main bundle under Node with `electron` replaced by the
+ * recording fake in fake-electron/, on a fresh database, and returns what it recorded.
+ */
+async function runMainWithFakeElectron(): Promise<FakeElectronRecord> {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'seedscope-electron-'));
+  try {
+    const register = path.join(repositoryRoot, 'test', 'electron', 'fake-electron', 'register.mjs');
+    const { stdout } = await run(process.execPath, ['--import', pathToFileURL(register).href, path.join(outDir, 'main', 'index.js'), '--db', path.join(folder, 'app.db')], {
+      cwd: repositoryRoot,
+      env: { ...process.env, SEEDSCOPE_LOG: 'error' },
+    });
+    const line = stdout.split('\n').find((each) => each.startsWith('FAKE_ELECTRON_RESULT '));
+    expect(line, `no result line in:\n${stdout}`).toBeDefined();
+    return JSON.parse(line!.slice('FAKE_ELECTRON_RESULT '.length)) as FakeElectronRecord;
+  } finally {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+describe('built main process under a fake Electron', () => {
+  let record: FakeElectronRecord;
+
+  beforeAll(async () => {
+    record = await runMainWithFakeElectron();
+  }, 60_000);
+
+  it('opens one secure window and quits cleanly', () => {
+    expect(record.scenarioError).toBeUndefined();
+    expect(record.exitCode).toBe(0);
+    expect(record.windowOptions).toHaveLength(1);
+    expect(record.windowOptions[0]!.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true });
+    expect(record.windowOptions[0]!.webPreferences.preload).toBe(path.join(outDir, 'preload', 'index.cjs'));
+  });
+
+  it('registers one handler per Api method', () => {
+    expect(record.channels).toEqual(API_METHODS.map((method) => `seedscope:api:${method}`).sort());
+  });
+
+  it('answers the bundled page', () => {
+    expect(record.calls.trustedList).toEqual({ ok: true, value: [] });
+    expect(record.calls.missingExperiment).toEqual({ ok: true, value: null });
+  });
+
+  it.each(['foreignPage', 'subframe', 'strayContents'])('rejects calls from %s', (name) => {
+    expect(record.calls[name]!.ok).toBe(false);
+    expect(record.calls[name]!.error!.message).toBe('calls are accepted from the Seedscope window only');
+  });
+
+  it.each(['invalidId', 'extraPatchField', 'invalidSpec'])('rejects the invalid payload %s', (name) => {
+    expect(record.calls[name]!.ok).toBe(false);
+    expect(record.calls[name]!.error!.code).toBe('invalid');
+  });
+
+  it('denies permissions, new windows and navigation', () => {
+    expect(record.permissionAnswers).toEqual([false, false]);
+    expect(record.windowOpen).toEqual({ action: 'deny' });
+    expect(record.navigationBlocked).toBe(true);
+    expect(record.cspHeader).toEqual([RENDERER_CSP]);
   });
 });
 
