@@ -28,7 +28,7 @@ import { Rng } from '../worker/rng';
 import { createStepContext } from '../worker/train/context';
 import { train } from '../worker/train/trainer';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+const benchFolder = path.dirname(fileURLToPath(import.meta.url));
 const WARMUP_STEPS = 5;
 
 interface SkippedBackend {
@@ -151,7 +151,7 @@ async function runChild(backend: ConcreteBackend, steps: number): Promise<void> 
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 function childArguments(backend: ConcreteBackend, steps: number): string[] {
-  return ['--import', tsxLoader, path.join(here, 'train.ts'), '--child', backend, '--steps', String(steps)];
+  return ['--import', tsxLoader, path.join(benchFolder, 'train.ts'), '--child', backend, '--steps', String(steps)];
 }
 
 /** Runs child processes at the same time and returns their parsed results. */
@@ -179,7 +179,7 @@ function runChildren(runs: Array<{ backend: ConcreteBackend; steps: number }>): 
 function pytorchReference(steps: number): { msPerStep: number; tokensPerSecond: number; backend: string } | { skipped: string } {
   const python = '/usr/bin/python3';
   if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return { skipped: `${python} cannot import torch` };
-  const output = execFileSync(python, [path.join(here, 'reference_train.py'), 'time', '--steps', String(steps), '--warmup', String(WARMUP_STEPS)], { encoding: 'utf8' });
+  const output = execFileSync(python, [path.join(benchFolder, 'reference_train.py'), 'time', '--steps', String(steps), '--warmup', String(WARMUP_STEPS)], { encoding: 'utf8' });
   return JSON.parse(output.trim().split('\n').at(-1) as string);
 }
 

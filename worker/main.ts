@@ -4,8 +4,8 @@
  * `execArgv: ['--import', 'tsx']`, inside Electron with
  * `ELECTRON_RUN_AS_NODE=1`). The worker sends `ready`, trains one run at a
  * time on `train`, replies with WorkerMessage values, sends a heartbeat every
- * 2 s while training, and exits when the parent disconnects or asks it to
- * shut down. Failures travel to the parent as `error` messages.
+ * 2 s while training, and exits when the parent disconnects or sends
+ * `shutdown`. Failures travel to the parent as `error` messages.
  */
 import type { BackendName } from '../core/spec';
 import { selectBackend, type BackendChoice } from './backend';

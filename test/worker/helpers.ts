@@ -13,7 +13,7 @@ export interface TinyRunOverrides {
   probeSize?: number;
 }
 
-/** A run small enough to train in well under a second per step on the cpu backend. */
+/** Builds a run small enough to train in well under a second per step on the cpu backend. */
 export function tinyRunConfig(overrides: TinyRunOverrides = {}): RunConfig {
   const training = trainingSchema.parse({ steps: 6, batchSize: 4, logEvery: 2, validationSize: 8, ...overrides.training });
   return {

@@ -59,7 +59,9 @@ describe('worker process', { timeout: 60_000 }, () => {
     expect(finished.type).toBe('done');
     const started = messages.find((message) => message.type === 'started');
     expect(started).toMatchObject({ seq: 11, runId: 5, backend: 'wasm' });
-    expect(started?.type === 'started' && started.backendNote).toContain('tensorflow-gpu unavailable');
+    expect(started?.type).toBe('started');
+    if (started?.type !== 'started') return;
+    expect(started.backendNote).toContain('tensorflow-gpu unavailable');
 
     const checkpoints = messages.flatMap((message) => (message.type === 'checkpoint' ? [message.checkpoint] : []));
     expect(checkpoints.map((checkpoint) => checkpoint.step)).toEqual([3, 6]);
@@ -83,7 +85,8 @@ describe('worker process', { timeout: 60_000 }, () => {
 
     const error = await waitFor((message) => message.type === 'error');
     expect(error).toMatchObject({ seq: 2, runId: 9 });
-    expect(error.type === 'error' && error.error.message).toContain('/nonexistent/corpus.txt was not found');
+    if (error.type !== 'error') return;
+    expect(error.error.message).toContain('/nonexistent/corpus.txt was not found');
   });
 
   it('cancels a run and exits when the parent disconnects', async () => {

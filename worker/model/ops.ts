@@ -3,13 +3,13 @@
  *
  * They compute the same functions as the plain TensorFlow.js ops; only the
  * backward pass differs, chosen for the wasm backend of tfjs 4.22, where
- *  - a matMul with `transposeA` or `transposeB` runs several times slower
- *    than a plain one, and the built-in matMul gradient uses both; so the
- *    gradients here transpose explicitly (rank ≤ 4, cheap) and then call a
- *    plain matMul;
- *  - the gradient of `gather` (UnsortedSegmentSum) has no kernel; so the
- *    embedding gradient is a one-hot matrix product;
- *  - every op costs a fixed dispatch overhead; so layer norm and GELU have
+ *  - A matMul with `transposeA` or `transposeB` runs several times slower
+ *    than a plain one, and the built-in matMul gradient uses both. So the
+ *    gradients here transpose explicitly (cheap at rank ≤ 4) and then call a
+ *    plain matMul.
+ *  - The gradient of `gather` (UnsortedSegmentSum) has no kernel, so the
+ *    embedding gradient is a one-hot matrix product.
+ *  - Every op costs a fixed dispatch overhead, so layer norm and GELU have
  *    closed-form gradients with fewer ops than their autodiff graphs.
  */
 import * as tf from '@tensorflow/tfjs-core';

@@ -81,8 +81,8 @@ export function linearSpecs(arch: Architecture): LinearSpec[] {
 /**
  * Creates the parameters as trainable variables. Weight matrices and both
  * embeddings are drawn from N(0, initStd²) in parameter order from the
- * `initSeed` stream, in JavaScript, so every backend starts from the same
- * bits; biases start at 0 and layer-norm gains at 1.
+ * `initSeed` stream. The draws happen in JavaScript, so every backend starts
+ * from the same bits. Biases start at 0 and layer-norm gains at 1.
  */
 export function initParameters(arch: Architecture, initSeed: number): ParamMap {
   const rng = Rng.fromSeed(initSeed, 'model.init');

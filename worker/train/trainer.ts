@@ -99,9 +99,9 @@ class RunLoop {
       throw new Error(`cannot resume at step ${resume.step}: the run has only ${this.config.training.steps} steps`);
     }
 
-    // NOTE: decodeSafetensors reads a Node Buffer's whole memory pool instead
-    // of its own bytes (Buffer.slice returns a view), so blobs are copied into
-    // plain Uint8Arrays first; better-sqlite3 returns BLOBs as Buffers.
+    // NOTE: decodeSafetensors misreads a Node Buffer, because Buffer.slice
+    // returns a view of the whole memory pool. Blobs (better-sqlite3 returns
+    // BLOBs as Buffers) are copied into plain Uint8Arrays first.
     loadParameters(this.params, decodeSafetensors(new Uint8Array(resume.weights)).tensors);
     this.optimizer.loadState(decodeSafetensors(new Uint8Array(resume.optimizerState)).tensors);
     this.dataRng.restore(state.dataRng);

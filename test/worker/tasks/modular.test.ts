@@ -23,11 +23,11 @@ describe('buildTask modular', () => {
   it('keeps training and validation equations apart', () => {
     const task = buildTask(modular, model, { probeSize: 3, validationSize: 100 });
     const key = (inputs: Int32Array, s: number) => `${inputs[s * 4]}+${inputs[s * 4 + 2]}`;
-    const held = new Set(Array.from({ length: task.validation.size }, (_, s) => key(task.validation.inputs, s)));
-    expect(held.size).toBe(49 - 25);
+    const validationKeys = new Set(Array.from({ length: task.validation.size }, (_, s) => key(task.validation.inputs, s)));
+    expect(validationKeys.size).toBe(49 - 25);
 
     const batch = task.sampleTrainBatch(Rng.fromSeed(3, 'data.order'), 200);
-    for (let s = 0; s < 200; s += 1) expect(held.has(key(batch.inputs, s))).toBe(false);
+    for (let s = 0; s < 200; s += 1) expect(validationKeys.has(key(batch.inputs, s))).toBe(false);
   });
 
   it('rejects a context shorter than four tokens', () => {
