@@ -218,7 +218,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private hasQueuedWork(): boolean {
-    return this.store.listRunsWithStatus('queued', this.experimentIds).length > 0;
+    return this.store.countRunsWithStatus('queued', this.experimentIds) > 0;
   }
 
   /** Fills free slots with queued runs. */
@@ -291,7 +291,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       return;
     }
     if (!active || !('seq' in message) || message.seq !== active.seq) {
-      log.debug('ignored message for no active request', { type: message.type, pid: worker.pid });
+      if (message.type === 'error') log.warn('worker error outside a run', { pid: worker.pid, error: message.error.message });
+      else log.debug('ignored message for no active request', { type: message.type, pid: worker.pid });
       return;
     }
 

@@ -212,6 +212,12 @@ export class Store {
     return rows.filter((row) => !allowed || allowed.has(row.experiment_id)).map(toRunRecord);
   }
 
+  /** Counts runs with the given status, across experiments or within the listed ones. */
+  countRunsWithStatus(status: RunStatus, experimentIds?: number[]): number {
+    const filter = experimentIds ? `AND experiment_id IN (${experimentIds.map(() => '?').join(', ') || 'NULL'})` : '';
+    return this.db.prepare(`SELECT COUNT(*) FROM runs WHERE status = ? ${filter}`).pluck().get(status, ...(experimentIds ?? [])) as number;
+  }
+
   /**
    * Atomically takes the first queued run (of the listed experiments, or of
    * any) for `owner`: marks it running and counts the attempt. Returns null

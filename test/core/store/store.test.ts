@@ -218,3 +218,16 @@ describe('Store pair metrics', () => {
     store.close();
   });
 });
+
+describe('Store.countRunsWithStatus', () => {
+  it('counts within the listed experiments', () => {
+    const { store, experimentId } = openWithExperiment();
+    store.claimNextRun(owner);
+
+    expect(store.countRunsWithStatus('queued')).toBe(3);
+    expect(store.countRunsWithStatus('running', [experimentId])).toBe(1);
+    expect(store.countRunsWithStatus('queued', [experimentId + 1])).toBe(0);
+    expect(store.countRunsWithStatus('queued', [])).toBe(0);
+    store.close();
+  });
+});
