@@ -29,9 +29,16 @@ function bindingPath(runtime, abi) {
   return path.join(root, 'native', `${runtime}-${abi}-${process.platform}-${process.arch}`, 'better_sqlite3.node');
 }
 
+/**
+ * Copies through a temporary file and a rename, so a process that has the old
+ * binding loaded keeps its (now unlinked) file instead of seeing it rewritten.
+ */
 function copyFile(from, to) {
   fs.mkdirSync(path.dirname(to), { recursive: true });
-  fs.copyFileSync(from, to);
+  if (fs.existsSync(to) && fs.readFileSync(to).equals(fs.readFileSync(from))) return;
+  const temporary = `${to}.${process.pid}.tmp`;
+  fs.copyFileSync(from, temporary);
+  fs.renameSync(temporary, to);
 }
 
 /** Copies the build that npm installed (for this Node's ABI) into native/. */
