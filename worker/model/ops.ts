@@ -58,15 +58,26 @@ export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
   return tf.reshape(tf.matMul(tf.ones([1, rows]), x), [width]);
 }
 
-/** Batched a b over the two last axes of rank-4 tensors: [n, h, i, j] × [n, h, j, k] → [n, h, i, k]. */
+/**
+ * Batched a b over the two last axes of rank-4 tensors: [n, h, i, j] × [n, h, j, k] → [n, h, i, k].
+ * A batched matMul takes the wasm backend's general path, where transpose
+ * flags cost nothing extra, so the gradients use the flags instead of
+ * explicit transposes.
+ */
 export const batchMatMul = tf.customGrad(((a: tf.Tensor4D, b: tf.Tensor4D, save: tf.GradSaveFunc) => {
   save([a, b]);
   return {
     value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor4D, [aSaved, bSaved]: tf.Tensor[]) => [
-      tf.matMul(dy, tf.transpose(bSaved, [0, 1, 3, 2])),
-      tf.matMul(tf.transpose(aSaved, [0, 1, 3, 2]), dy),
-    ],
+    gradFunc: (dy: tf.Tensor4D, [aSaved, bSaved]: tf.Tensor[]) => [tf.matMul(dy, bSaved, false, true), tf.matMul(aSaved, dy, true, false)],
+  };
+}) as unknown as CustomGradientFunc) as (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D;
+
+/** Batched a bᵀ over the two last axes of rank-4 tensors: [n, h, i, k] × [n, h, j, k] → [n, h, i, j]. */
+export const batchMatMulTransposeB = tf.customGrad(((a: tf.Tensor4D, b: tf.Tensor4D, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b, false, true),
+    gradFunc: (dy: tf.Tensor4D, [aSaved, bSaved]: tf.Tensor[]) => [tf.matMul(dy, bSaved), tf.matMul(dy, aSaved, true, false)],
   };
 }) as unknown as CustomGradientFunc) as (a: tf.Tensor4D, b: tf.Tensor4D) => tf.Tensor4D;
 

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamMap } from '../optim/optimizer';
-import { affine, batchMatMul, embeddingLookup, gelu, layerNorm, matMulPlain, oneHotFloat } from './ops';
+import { affine, batchMatMul, batchMatMulTransposeB, embeddingLookup, gelu, layerNorm, matMulPlain, oneHotFloat } from './ops';
 import type { Architecture } from './params';
 
 /** Added to masked attention scores; exp of it underflows to exactly 0 in float32. */
@@ -81,12 +81,11 @@ function attention(params: ParamMap, arch: Architecture, block: string, x: tf.Te
   // [batch · seq, dModel] → [batch, seq, heads, dHead] → [batch, heads, seq, dHead].
   const split = (y: tf.Tensor2D) => tf.reshape(y, [batch, seq, heads, dHead]);
   const q = tf.transpose(split(linear(params, options, x, `${block}.attn.wq`, `${block}.attn.bq`)), [0, 2, 1, 3]) as tf.Tensor4D;
+  const k = tf.transpose(split(linear(params, options, x, `${block}.attn.wk`, `${block}.attn.bk`)), [0, 2, 1, 3]) as tf.Tensor4D;
   const v = tf.transpose(split(linear(params, options, x, `${block}.attn.wv`, `${block}.attn.bv`)), [0, 2, 1, 3]) as tf.Tensor4D;
-  // Keys go straight to [batch, heads, dHead, seq] so the scores need no transposed matMul.
-  const kTransposed = tf.transpose(split(linear(params, options, x, `${block}.attn.wk`, `${block}.attn.bk`)), [0, 2, 3, 1]) as tf.Tensor4D;
 
-  // Scores [batch, heads, seq, seq], scaled by 1/√dHead, future positions masked.
-  const scores = tf.add(batchMatMul(tf.mul(q, 1 / Math.sqrt(dHead)) as tf.Tensor4D, kTransposed), mask);
+  // Scores [batch, heads, seq, seq] = q kᵀ / √dHead, future positions masked.
+  const scores = tf.add(batchMatMulTransposeB(tf.mul(q, 1 / Math.sqrt(dHead)) as tf.Tensor4D, k), mask);
   const weights = tf.softmax(scores) as tf.Tensor4D;
 
   // [batch, heads, seq, dHead] → [batch, seq, heads, dHead] → [batch · seq, dModel].
