@@ -88,9 +88,13 @@ export async function analyseExperiment(
     for (const warning of result.warnings) log.warn(warning, { experimentId, step: entry.step });
     summary.warnings.push(...result.warnings);
 
-    const embeddingWarning = updateEmbeddings(db, experimentId, entry.step, entry.runs.map((run) => run.runId));
+    if (!summary.steps.includes(entry.step)) summary.steps.push(entry.step);
+  }
+
+  for (const step of summary.steps) {
+    const groups = plan.find((entry) => entry.step === step)!.groupsAtStep;
+    const embeddingWarning = updateEmbeddings(db, experimentId, step, groups);
     if (embeddingWarning !== null) summary.warnings.push(embeddingWarning);
-    summary.steps.push(entry.step);
   }
 
   report(`analysis up to date: ${summary.pairsComputed} pairs at ${summary.steps.length} steps`);
@@ -99,32 +103,63 @@ export async function analyseExperiment(
 
 interface StepPlan {
   step: number;
+  /** Comparable runs of this job: same task, model and probe set. */
   runs: AnalysableRun[];
   pairs: Array<[number, number]>;
+  /** Run ids of every comparable group at this step, for the embeddings. */
+  groupsAtStep: number[][];
 }
 
-/** Lists, per checkpoint step, the finished runs that have it and the pairs among them not yet stored. */
+/**
+ * Lists, per checkpoint step and group of comparable runs, the finished runs
+ * that have the step and the pairs among them not yet stored. Runs are
+ * comparable when they share the task, the model config and the probe size,
+ * so a grid over model or task settings gives one group per setting and no
+ * pairs across them.
+ */
 export function planAnalysis(db: Database.Database, experimentId: number): StepPlan[] {
   const runs = listAnalysableRuns(db, experimentId);
   const steps = [...new Set(runs.flatMap((run) => run.steps))].sort((a, b) => a - b);
   const plan: StepPlan[] = [];
 
   for (const step of steps) {
-    const present = runs.filter((run) => run.steps.includes(step));
-    const stored = storedPairs(db, experimentId, step, COMPLETION_METRIC);
-    const pairs: Array<[number, number]> = [];
-    for (let i = 0; i < present.length; i += 1) {
-      for (let j = i + 1; j < present.length; j += 1) {
-        const pair: [number, number] = [present[i]!.runId, present[j]!.runId];
-        if (!stored.has(`${pair[0]}:${pair[1]}`)) pairs.push(pair);
-      }
+    const groups = groupComparable(runs.filter((run) => run.steps.includes(step)));
+    const groupsAtStep = groups.map((group) => group.map((run) => run.runId));
+    for (const group of groups) {
+      const entry = planGroup(db, experimentId, step, group);
+      if (entry !== null) plan.push({ ...entry, groupsAtStep });
     }
-
-    const analysedRuns = new Set(readArtifacts(db, experimentId, 'runFunction', step).map((artifact) => artifact.subject));
-    const runsChanged = present.some((run) => !analysedRuns.has(String(run.runId))) || analysedRuns.size !== present.length;
-    if (pairs.length > 0 || runsChanged) plan.push({ step, runs: present, pairs });
   }
   return plan;
+}
+
+function groupComparable(runs: AnalysableRun[]): AnalysableRun[][] {
+  const groups = new Map<string, AnalysableRun[]>();
+  for (const run of runs) {
+    const key = JSON.stringify([run.config.task, run.config.model, run.config.probeSize]);
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  return [...groups.values()];
+}
+
+function planGroup(db: Database.Database, experimentId: number, step: number, present: AnalysableRun[]): Omit<StepPlan, 'groupsAtStep'> | null {
+  const stored = storedPairs(db, experimentId, step, COMPLETION_METRIC);
+  const pairs: Array<[number, number]> = [];
+  for (let i = 0; i < present.length; i += 1) {
+    for (let j = i + 1; j < present.length; j += 1) {
+      const pair: [number, number] = [present[i]!.runId, present[j]!.runId];
+      if (!stored.has(`${pair[0]}:${pair[1]}`)) pairs.push(pair);
+    }
+  }
+
+  // The ensemble values of a run depend on its group's size, so they are recomputed when the group grows.
+  const runFunction = readArtifacts(db, experimentId, 'runFunction', step);
+  const runsChanged = present.some((run) => {
+    const artifact = runFunction.find((entry) => entry.subject === String(run.runId));
+    return artifact === undefined || (artifact.payload as { runs?: number }).runs !== present.length;
+  });
+  if (pairs.length === 0 && !runsChanged) return null;
+  return { step, runs: present, pairs };
 }
 
 function buildPayload(db: Database.Database, experimentId: number, entry: StepPlan, options: StepAnalysisOptions): StepAnalysisPayload {
@@ -141,38 +176,43 @@ function buildPayload(db: Database.Database, experimentId: number, entry: StepPl
 
 /**
  * Recomputes the 2-D MDS coordinates of a step's runs in each space from the
- * stored pair metrics. A space with a missing or non-finite distance keeps
- * its previous embedding, and the returned warning names it.
+ * stored pair metrics, one embedding per group of comparable runs. A space
+ * with a missing or non-finite distance is left out of its group's
+ * embedding, and the returned warning names it.
  */
-export function updateEmbeddings(db: Database.Database, experimentId: number, step: number, runIds: number[]): string | null {
+export function updateEmbeddings(db: Database.Database, experimentId: number, step: number, groups: number[][]): string | null {
   const values = readPairValues(db, experimentId, step);
-  const index = new Map(runIds.map((runId, i) => [runId, i]));
-  const spaces: Record<string, unknown> = {};
   const problems: string[] = [];
-
-  for (const [space, metric] of Object.entries(MDS_SPACES)) {
-    const distances = runIds.map(() => new Array<number>(runIds.length).fill(Number.NaN));
-    runIds.forEach((_, i) => (distances[i]![i] = 0));
-    for (const row of values) {
-      if (row.metric !== metric) continue;
-      const i = index.get(row.runA);
-      const j = index.get(row.runB);
-      if (i === undefined || j === undefined) continue;
-      distances[i]![j] = row.value;
-      distances[j]![i] = row.value;
+  const embeddings = groups.map((runIds) => {
+    const spaces: Record<string, unknown> = {};
+    for (const [space, metric] of Object.entries(MDS_SPACES)) {
+      const distances = distanceMatrix(values, runIds, metric);
+      if (distances.some((row) => row.some((value) => !Number.isFinite(value)))) {
+        problems.push(`${space} (${metric}) of runs ${runIds.join(', ')}`);
+        continue;
+      }
+      const { coordinates, eigenvalues, explained } = classicalMds(distances);
+      spaces[space] = { metric, coordinates, eigenvalues, explained };
     }
+    return { runIds, spaces };
+  });
 
-    if (distances.some((row) => row.some((value) => !Number.isFinite(value)))) {
-      problems.push(`${space} (${metric})`);
-      continue;
-    }
-    const { coordinates, eigenvalues, explained } = classicalMds(distances);
-    spaces[space] = { metric, coordinates, eigenvalues, explained };
-  }
-
-  if (Object.keys(spaces).length > 0) {
-    writeStepResults(db, experimentId, step, [], [{ kind: 'mds', subject: '', payload: { runIds, spaces } }]);
-  }
+  writeStepResults(db, experimentId, step, [], [{ kind: 'mds', subject: '', payload: { groups: embeddings } }]);
   if (problems.length === 0) return null;
-  return `MDS skipped at step ${step} for ${problems.join(', ')}: a distance is missing or not finite`;
+  return `MDS skipped at step ${step} for ${problems.join('; ')}: a distance is missing or not finite`;
+}
+
+/** Symmetric distance matrix of `runIds` from stored pair values; NaN where a pair is missing. */
+function distanceMatrix(values: ReturnType<typeof readPairValues>, runIds: number[], metric: string): number[][] {
+  const index = new Map(runIds.map((runId, i) => [runId, i]));
+  const distances = runIds.map((_, i) => runIds.map((__, j) => (i === j ? 0 : Number.NaN)));
+  for (const row of values) {
+    if (row.metric !== metric) continue;
+    const i = index.get(row.runA);
+    const j = index.get(row.runB);
+    if (i === undefined || j === undefined) continue;
+    distances[i]![j] = row.value;
+    distances[j]![i] = row.value;
+  }
+  return distances;
 }

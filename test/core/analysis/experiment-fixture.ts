@@ -1,23 +1,23 @@
 /** An experiment in a real store whose runs get real checkpoints from the tiny model fixture. */
-import { expandSweep, parseSweepSpec } from '../../../core/spec';
+import { expandSweep, parseSweepSpec, type RunConfig } from '../../../core/spec';
 import type { Store } from '../../../core/store/store';
 import { checkpointOf, initialParameters, tinyConfig } from '../../worker/analyse/fixtures';
 
 export const STEPS = [2, 4];
 const config = tinyConfig();
 
-/** Inserts an experiment of `count` queued runs, all with the tiny fixture config. */
-export function createExperiment(store: Store, count: number): number {
+/** Inserts an experiment of `count` queued runs with the tiny fixture config, or the given config per run. */
+export function createExperiment(store: Store, count: number, configs?: RunConfig[]): number {
   const parsed = parseSweepSpec({ name: 'analysis', optimizers: [{ kind: 'sgd' }], seeds: { count }, training: { steps: 4 } });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const runs = expandSweep(parsed.spec).map(() => config);
+  const runs = expandSweep(parsed.spec).map((_, index) => configs?.[index] ?? config);
   return store.insertExperiment(parsed.spec, runs);
 }
 
 /** Gives a run checkpoints at STEPS from freshly initialised weights and marks it done. */
-export function finishFixtureRun(store: Store, runId: number, seed: number): void {
+export function finishFixtureRun(store: Store, runId: number, seed: number, runConfig: RunConfig = config): void {
   for (const step of STEPS) {
-    const blobs = checkpointOf(config, runId, initialParameters(config, seed + 100 * step));
+    const blobs = checkpointOf(runConfig, runId, initialParameters(runConfig, seed + 100 * step));
     store.commitCheckpoint(runId, {
       step,
       weights: blobs.weights,

@@ -11,6 +11,7 @@ import { readArtifacts, readPairValues, writeStepResults } from '../../../core/a
 import { startAnalysisWorker } from '../../../core/analysis/worker-executor';
 import { Store } from '../../../core/store/store';
 import { runStepJob } from '../../../worker/analyse/run-step';
+import { tinyConfig } from '../../worker/analyse/fixtures';
 import { STEPS, createExperiment, finishFixtureRun, runIdsOf } from './experiment-fixture';
 
 const inProcess: StepExecutor = async (payload, onPair) => runStepJob({ ...payload, options: { ...payload.options, pathPoints: 3, fisherGroups: 2 } }, onPair);
@@ -58,9 +59,10 @@ describe('analyseExperiment', () => {
     }
     const embeddings = readArtifacts(store.db, experimentId, 'mds');
     expect(embeddings.map((entry) => entry.step)).toEqual(STEPS);
-    const payload = embeddings[0]!.payload as { runIds: number[]; spaces: { function: { coordinates: number[][] } } };
-    expect(payload.runIds).toEqual(ids.slice(0, 3));
-    expect(payload.spaces.function.coordinates).toHaveLength(3);
+    const payload = embeddings[0]!.payload as { groups: Array<{ runIds: number[]; spaces: { function: { coordinates: number[][] } } }> };
+    expect(payload.groups).toHaveLength(1);
+    expect(payload.groups[0]!.runIds).toEqual(ids.slice(0, 3));
+    expect(payload.groups[0]!.spaces.function.coordinates).toHaveLength(3);
   });
 
   it('compares a new run only with the finished ones', async () => {
@@ -110,6 +112,22 @@ describe('analyseExperiment', () => {
     const summary = await analyseExperiment(store.db, experimentId, inProcess);
     expect(summary.pairsComputed).toBe(0);
     expect(readArtifacts(store.db, experimentId, 'runFunction')).toHaveLength(2);
+  });
+
+  it('pairs only runs of the same architecture', async () => {
+    const wide = { ...tinyConfig(), model: { ...tinyConfig().model, dModel: 12 } };
+    const mixed = createExperiment(store, 3, [tinyConfig(), tinyConfig(), wide]);
+    const [a, b, c] = runIdsOf(store, mixed);
+    finishFixtureRun(store, a!, 0);
+    finishFixtureRun(store, b!, 1);
+    finishFixtureRun(store, c!, 2, wide);
+
+    const summary = await analyseExperiment(store.db, mixed, inProcess);
+    expect(summary.pairsComputed).toBe(2);
+    expect(readPairValues(store.db, mixed, 4).filter((row) => row.metric === 'klAB').map((row) => [row.runA, row.runB])).toEqual([[a, b]]);
+    expect(readArtifacts(store.db, mixed, 'runFunction', 4)).toHaveLength(3);
+    const embedding = readArtifacts(store.db, mixed, 'mds', 4)[0]!.payload as { groups: Array<{ runIds: number[] }> };
+    expect(embedding.groups.map((group) => group.runIds)).toEqual([[a, b], [c]]);
   });
 
   it('rejects an unknown experiment', async () => {
