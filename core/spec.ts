@@ -114,8 +114,13 @@ export const kfacSchema = z.strictObject({
   momentum: z.number().min(0).lt(1).default(0),
   /** Decay of the running averages of the Kronecker factors A and G. */
   factorDecay: z.number().min(0).lt(1).default(0.95),
-  /** Tikhonov damping λ added to both factors. */
-  damping: positive(1e6).default(1e-3),
+  /**
+   * Tikhonov damping λ added to both factors. Output-gradient factors of the
+   * default model's inner layers are far below 1e-3 at initialisation, so a
+   * smaller λ lets those layers take steps whose measured KL exceeds the
+   * clipping budget many times over.
+   */
+  damping: positive(1e6).default(3e-2),
   /** Adapt the damping with the Levenberg–Marquardt rule. */
   adaptiveDamping: z.boolean().default(false),
   /** Recompute the factor inverses every this many steps. */
