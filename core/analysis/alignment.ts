@@ -249,24 +249,28 @@ function addSliceProducts(
   onRows: boolean,
   size: number,
 ): void {
-  if (onRows) {
-    for (let i = 0; i < size; i += 1) {
-      for (let j = 0; j < size; j += 1) {
-        let sum = 0;
-        for (let column = 0; column < columnCount; column += 1) sum += a[i * columnCount + column]! * b[j * columnCount + column]!;
-        scores[i * size + j] += sum;
-      }
-    }
-    return;
-  }
+  // Slices along the group's axis become contiguous rows, so every score is one dot product of rows.
+  const sliceLength = onRows ? columnCount : rowCount;
+  const rowsA = onRows ? a : transpose(a, rowCount, columnCount);
+  const rowsB = onRows ? b : transpose(b, rowCount, columnCount);
 
-  for (let row = 0; row < rowCount; row += 1) {
-    const offset = row * columnCount;
-    for (let i = 0; i < size; i += 1) {
-      const value = a[offset + i]!;
-      for (let j = 0; j < size; j += 1) scores[i * size + j] += value * b[offset + j]!;
+  for (let i = 0; i < size; i += 1) {
+    const offsetA = i * sliceLength;
+    for (let j = 0; j < size; j += 1) {
+      const offsetB = j * sliceLength;
+      let sum = 0;
+      for (let k = 0; k < sliceLength; k += 1) sum += rowsA[offsetA + k]! * rowsB[offsetB + k]!;
+      scores[i * size + j] += sum;
     }
   }
+}
+
+function transpose(values: Float64Array, rowCount: number, columnCount: number): Float64Array {
+  const result = new Float64Array(values.length);
+  for (let row = 0; row < rowCount; row += 1) {
+    for (let column = 0; column < columnCount; column += 1) result[column * rowCount + row] = values[row * columnCount + column]!;
+  }
+  return result;
 }
 
 function matchGroup(
