@@ -6,7 +6,10 @@
  * `decay` is 1 and as a running average otherwise. The Shampoo direction is
  * D = L^(-1/4) G R^(-1/4), with both roots from a float64 symmetric
  * eigendecomposition whose eigenvalues are floored at ε times the largest,
- * refreshed every `preconditionEvery` steps. Grafting takes the step length
+ * refreshed every `preconditionEvery` steps. The statistics and roots are
+ * float64 on the CPU. G Gᵀ, Gᵀ G and D itself are float32 matmuls on the
+ * TensorFlow.js backend, because ml-matrix products of the default model's
+ * sizes took about 0.4 s per step on the build machine. Grafting takes the step length
  * from the graft optimizer: the update of each matrix is
  * −lr · (‖graft direction‖ / ‖D‖) · D, so Shampoo sets the direction and
  * Adam (or SGD with momentum β₁) the per-layer size. Vectors (biases, gains)
@@ -43,6 +46,9 @@ interface Statistics {
   right?: Matrix;
   leftRoot?: Matrix;
   rightRoot?: Matrix;
+  /** The roots as float32 tensors on the backend, replaced at each refresh. */
+  leftRootTensor?: tf.Tensor2D;
+  rightRootTensor?: tf.Tensor2D;
 }
 
 /** Returns whether Shampoo preconditions `name`: every matrix except the embeddings. */
@@ -85,41 +91,48 @@ export class Shampoo implements Optimizer {
     const started = performance.now();
     const refreshDue = (t - 1) % this.config.preconditionEvery === 0;
     let refreshMs = 0;
-    const directions = new Map<string, { values: Float32Array; norm: number }>();
     for (const stats of this.statistics.values()) {
       const grad = grads.get(stats.name);
       if (grad === undefined) continue;
-      const gradient = matrixFromTensor(grad);
-      this.accumulate(stats, gradient);
+      this.accumulate(stats, grad);
       if (refreshDue) refreshMs += this.refreshRoots(stats);
-      directions.set(stats.name, shampooDirection(stats, gradient));
     }
     if (refreshDue) this.refreshMs = refreshMs;
     const preconditionMs = performance.now() - started;
 
     const { updateNorm, stepKl } = applyUpdatesMeasuringKl(params, grads, context, (name, _param, grad) => {
       const graft = this.graftDirection(name, grad, t);
-      const direction = directions.get(name);
-      if (direction === undefined) return tf.mul(graft, -context.lr);
-      if (direction.norm === 0) return tf.zerosLike(grad);
+      const stats = this.statistics.get(name);
+      if (stats === undefined) return tf.mul(graft, -context.lr);
 
-      // −lr · ‖graft‖ / ‖D‖ · D, with ‖graft‖ kept on the backend.
-      const scale = tf.mul(tf.norm(graft), -context.lr / direction.norm);
-      return tf.mul(tf.tensor(direction.values, grad.shape, 'float32'), scale);
+      // −lr · (‖graft‖ / ‖D‖) · D; a zero D (zero gradient) gives a zero update.
+      const direction = shampooDirection(stats, grad as tf.Tensor2D);
+      const directionNorm = tf.norm(direction);
+      const scale = tf.div(tf.mul(tf.norm(graft), -context.lr), tf.maximum(directionNorm, 1e-30));
+      return tf.mul(direction, scale);
     });
 
     return { updateNorm, 'opt.stepKl': stepKl, 'opt.refreshMs': this.refreshMs, 'opt.preconditionMs': preconditionMs };
   }
 
   /** Adds G Gᵀ to L and Gᵀ G to R (or folds them into the running averages). */
-  private accumulate(stats: Statistics, gradient: Matrix): void {
-    if (!allFinite(gradient)) throw new CurvatureError(`gradient of "${stats.name}" contains NaN or infinite values`, stats.name);
-
+  private accumulate(stats: Statistics, grad: tf.Tensor): void {
     const { decay } = this.config;
     const fold = (current: Matrix, outer: Matrix) =>
       decay === 1 ? Matrix.add(current, outer) : Matrix.add(Matrix.mul(current, decay), Matrix.mul(outer, 1 - decay));
-    if (stats.left !== undefined) stats.left = fold(stats.left, gradient.mmul(gradient.transpose()));
-    if (stats.right !== undefined) stats.right = fold(stats.right, gradient.transpose().mmul(gradient));
+    const outerProduct = (transposeFirst: boolean) => {
+      const product = tf.tidy(() => {
+        const transposed = tf.transpose(grad);
+        return transposeFirst ? tf.matMul(transposed, grad as tf.Tensor2D) : tf.matMul(grad as tf.Tensor2D, transposed);
+      });
+      const matrix = matrixFromTensor(product);
+      product.dispose();
+      if (!allFinite(matrix)) throw new CurvatureError(`gradient of "${stats.name}" contains NaN or infinite values`, stats.name);
+      return matrix;
+    };
+
+    if (stats.left !== undefined) stats.left = fold(stats.left, outerProduct(false));
+    if (stats.right !== undefined) stats.right = fold(stats.right, outerProduct(true));
   }
 
   /** Recomputes L^(-1/4) and R^(-1/4) and returns the milliseconds spent. */
@@ -128,6 +141,7 @@ export class Shampoo implements Optimizer {
     const { epsilon } = this.config;
     if (stats.left !== undefined) stats.leftRoot = inverseRoot(stats.left, 4, epsilon, `L of ${stats.name}`);
     if (stats.right !== undefined) stats.rightRoot = inverseRoot(stats.right, 4, epsilon, `R of ${stats.name}`);
+    uploadRoots(stats);
     return performance.now() - started;
   }
 
@@ -169,20 +183,31 @@ export class Shampoo implements Optimizer {
         stats.rightRoot = hasRoots ? read('rootR', stats.columns) : undefined;
       }
     }
+    for (const stats of this.statistics.values()) uploadRoots(stats);
     this.adam?.load(byName, 'graft.', this.kind);
     this.momentum?.load(byName, 'graft.momentum.', this.kind);
   }
 
   dispose(): void {
+    for (const stats of this.statistics.values()) tf.dispose([stats.leftRootTensor, stats.rightRootTensor].filter((root) => root !== undefined));
     this.adam?.dispose();
     this.momentum?.dispose();
   }
 }
 
-/** Returns D = L^(-1/4) G R^(-1/4) as float32 values and its Frobenius norm. */
-function shampooDirection(stats: Statistics, gradient: Matrix): { values: Float32Array; norm: number } {
+/** Replaces the float32 copies of the roots on the backend. */
+function uploadRoots(stats: Statistics): void {
+  stats.leftRootTensor?.dispose();
+  stats.rightRootTensor?.dispose();
+  const upload = (root: Matrix | undefined) => (root === undefined ? undefined : tf.tensor2d(toFloat32(root), [root.rows, root.columns], 'float32'));
+  stats.leftRootTensor = upload(stats.leftRoot);
+  stats.rightRootTensor = upload(stats.rightRoot);
+}
+
+/** Returns D = L^(-1/4) G R^(-1/4), a side without a root left as the identity (call inside tf.tidy). */
+function shampooDirection(stats: Statistics, gradient: tf.Tensor2D): tf.Tensor2D {
   let direction = gradient;
-  if (stats.leftRoot !== undefined) direction = stats.leftRoot.mmul(direction);
-  if (stats.rightRoot !== undefined) direction = direction.mmul(stats.rightRoot);
-  return { values: toFloat32(direction), norm: direction.norm('frobenius') };
+  if (stats.leftRootTensor !== undefined) direction = tf.matMul(stats.leftRootTensor, direction);
+  if (stats.rightRootTensor !== undefined) direction = tf.matMul(direction, stats.rightRootTensor);
+  return direction;
 }

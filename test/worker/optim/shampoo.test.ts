@@ -105,6 +105,19 @@ describe('Shampoo step', () => {
     disposeAll(params);
   });
 
+  it('leaves parameters unchanged for a zero gradient', () => {
+    const params = paramsFrom({ w: { shape: [2, 2], values: [1, 2, 3, 4] } });
+    const optimizer = createOptimizer(shampoo({ graft: 'sgd', beta1: 0 }), params);
+    const grads = gradsFrom({ w: [0, 0, 0, 0] }, params);
+    const context = bareContext(1, 0.1);
+    optimizer.step(params, grads, context);
+    expect(Array.from(params.get('w')!.dataSync())).toEqual([1, 2, 3, 4]);
+
+    disposeContext(context);
+    optimizer.dispose();
+    disposeAll(params, grads);
+  });
+
   it('throws CurvatureError on NaN gradients', () => {
     const params = paramsFrom({ w: { shape: [2, 2], values: [1, 2, 3, 4] } });
     const optimizer = createOptimizer(shampoo(), params);
