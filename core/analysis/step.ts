@@ -45,6 +45,8 @@ interface RunState {
   activationsBlob: Uint8Array | null;
   activations?: CenteredActivations[];
   fisher?: ParameterMap;
+  /** Mean probe loss at the run's own weights, shared by the endpoints of its paths. */
+  loss?: number;
 }
 
 export type PairProgress = (done: number, total: number) => void;
@@ -101,7 +103,7 @@ function comparePair(a: RunState, b: RunState, layout: TransformerLayout, probe:
   push('cosine', raw.model.cosine);
 
   const alphas = Array.from({ length: pathPoints }, (_, i) => i / (pathPoints - 1));
-  const rawPath = probe.lossAlongPath(a.parameters, b.parameters, alphas);
+  const rawPath = pathLosses(a, b, b.parameters, alphas, probe);
   push('barrier', lossBarrier(alphas, rawPath));
 
   const fisherA = fisherOf(a, probe);
@@ -126,7 +128,7 @@ function comparePair(a: RunState, b: RunState, layout: TransformerLayout, probe:
   push('alignedRelativeL2', alignedDistances.model.relativeL2);
   push('alignedCosine', alignedDistances.model.cosine);
 
-  const alignedPath = probe.lossAlongPath(a.parameters, aligned.parameters, alphas);
+  const alignedPath = pathLosses(a, b, aligned.parameters, alphas, probe);
   push('alignedBarrier', lossBarrier(alphas, alignedPath));
 
   // Permuting b's Fisher with b's permutation keeps it the Fisher of the aligned copy.
@@ -146,6 +148,22 @@ function alignSafely(a: RunState, b: RunState, layout: TransformerLayout, result
     result.warnings.push(`alignment of runs ${a.runId} and ${b.runId} failed: ${(error as Error).message}`);
     return null;
   }
+}
+
+/**
+ * Returns the probe loss at each α on the line from a to `end`, where `end`
+ * is b or its aligned copy. Both compute the same function, so the
+ * endpoints reuse each run's cached loss and only interior points are
+ * evaluated.
+ */
+function pathLosses(a: RunState, b: RunState, end: ParameterMap, alphas: number[], probe: ModelProbe): number[] {
+  const interior = probe.lossAlongPath(a.parameters, end, alphas.slice(1, -1));
+  return [lossOf(a, probe), ...interior, lossOf(b, probe)];
+}
+
+function lossOf(run: RunState, probe: ModelProbe): number {
+  run.loss ??= probe.lossAlongPath(run.parameters, run.parameters, [0])[0]!;
+  return run.loss;
 }
 
 /**
