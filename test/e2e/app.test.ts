@@ -154,11 +154,26 @@ describe('desktop app in Chromium', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-chart^="mds-"]').length > 0, undefined, { timeout: 30_000 });
     await screenshot(page, '04-distances');
 
+    const [png] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'PNG' }).first().click()]);
+    expect(png.suggestedFilename()).toBe('weight-vs-function-step-40.png');
+    expect(fs.readFileSync(await png.path()).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+
     await page.getByRole('link', { name: 'Consistency' }).click();
     const consistencyRows = page.getByTestId('consistency-table').locator('tbody tr');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="consistency-table"] tbody tr').length === 2 && !document.querySelector('[data-testid="consistency-table"] tbody')?.textContent?.includes('Loading'), undefined, { timeout: 30_000 });
     expect(await consistencyRows.count()).toBe(2);
     await screenshot(page, '05-consistency');
+
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV' }).click()]);
+    const csvLines = fs.readFileSync(await csv.path(), 'utf8').trim().split('\r\n');
+    expect(csv.suggestedFilename()).toBe('e2e-sweep-consistency-step-40.csv');
+    expect(csvLines[0]).toMatch(/^optimizer,runs,pairs,step,symmetricKlMedian,/);
+    expect(csvLines.slice(1).map((line) => line.split(',').slice(0, 4))).toEqual(
+      expect.arrayContaining([
+        ['adam', '2', '1', '40'],
+        ['sgd', '2', '1', '40'],
+      ]),
+    );
 
     await page.keyboard.press('Alt+T');
     await page.getByRole('link', { name: 'Distances' }).click();

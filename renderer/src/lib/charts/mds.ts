@@ -1,7 +1,8 @@
 /**
  * Reads the `mds` analysis artefacts: per checkpoint step one payload
- * `{ runIds, spaces: { <space>: { metric, coordinates: [n][2], explained } } }`
- * whose coordinate rows follow `runIds`.
+ * `{ groups: [{ runIds, spaces: { <space>: { metric, coordinates: [n][2], explained } } }] }`
+ * with one group per set of comparable runs (same task and architecture), whose
+ * coordinate rows follow `runIds`. A payload without `groups` is read as one group.
  */
 import type { MdsPoint } from './distances';
 import { formatValue } from './text';
@@ -20,25 +21,41 @@ interface MdsSpace {
   explained?: unknown;
 }
 
-/** One map per space in every artefact; malformed payloads and rows are skipped. */
+/** One map per space and group in every artefact; malformed payloads and rows are skipped. */
 export function parseMdsArtifacts(artifacts: ReadonlyArray<{ step: number; subject: string; payload: unknown }>): MdsMap[] {
   const maps: MdsMap[] = [];
   for (const artifact of artifacts) {
-    const payload = artifact.payload as { runIds?: unknown; spaces?: unknown } | null;
-    if (!payload || !Array.isArray(payload.runIds) || payload.spaces === null || typeof payload.spaces !== 'object') continue;
-    const runIds = payload.runIds as number[];
+    const payload = artifact.payload as { groups?: unknown } | null;
+    if (payload === null || typeof payload !== 'object') continue;
+    const groups = Array.isArray(payload.groups) ? (payload.groups as unknown[]) : [payload];
+    groups.forEach((group, index) => {
+      const suffix = groups.length > 1 ? `, group ${index + 1}` : '';
+      maps.push(...parseGroup(group as MdsGroup, `${artifact.subject}${index}`, suffix));
+    });
+  }
+  return maps;
+}
 
-    for (const [space, value] of Object.entries(payload.spaces as Record<string, MdsSpace>)) {
-      if (!Array.isArray(value.coordinates)) continue;
-      const points: MdsPoint[] = [];
-      (value.coordinates as unknown[]).forEach((row, i) => {
-        if (!Array.isArray(row) || runIds[i] === undefined) return;
-        points.push({ runId: runIds[i]!, x: Number(row[0]), y: Number(row[1] ?? 0) });
-      });
-      const explained = typeof value.explained === 'number' ? `, ${formatValue(value.explained * 100)}% of variance` : '';
-      const metric = typeof value.metric === 'string' ? ` (${value.metric}${explained})` : '';
-      maps.push({ subject: `${artifact.subject}${space}`, title: `MDS, ${SPACE_TITLES[space] ?? space}${metric}`, points });
-    }
+interface MdsGroup {
+  runIds?: unknown;
+  spaces?: unknown;
+}
+
+function parseGroup(group: MdsGroup, subject: string, titleSuffix: string): MdsMap[] {
+  if (!group || !Array.isArray(group.runIds) || group.spaces === null || typeof group.spaces !== 'object') return [];
+  const runIds = group.runIds as number[];
+
+  const maps: MdsMap[] = [];
+  for (const [space, value] of Object.entries(group.spaces as Record<string, MdsSpace>)) {
+    if (!Array.isArray(value.coordinates)) continue;
+    const points: MdsPoint[] = [];
+    (value.coordinates as unknown[]).forEach((row, i) => {
+      if (!Array.isArray(row) || runIds[i] === undefined) return;
+      points.push({ runId: runIds[i]!, x: Number(row[0]), y: Number(row[1] ?? 0) });
+    });
+    const explained = typeof value.explained === 'number' ? `, ${formatValue(value.explained * 100)}% of variance` : '';
+    const metric = typeof value.metric === 'string' ? ` (${value.metric}${explained})` : '';
+    maps.push({ subject: `${subject}-${space}`, title: `MDS, ${SPACE_TITLES[space] ?? space}${metric}${titleSuffix}`, points });
   }
   return maps;
 }

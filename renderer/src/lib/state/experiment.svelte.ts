@@ -61,8 +61,14 @@ export class ExperimentState {
     this.metrics = await this.app.api.getRunMetrics(this.id, ['trainLoss', 'validationLoss']);
   }
 
+  /**
+   * Reloads the list of steps and metrics. Cached tables are dropped with it,
+   * because an analysis pass that just ended may have added pairs to them.
+   */
   async loadPairIndex(): Promise<void> {
-    this.pairIndex = await this.app.api.listPairMetrics(this.id);
+    const index = await this.app.api.listPairMetrics(this.id);
+    this.pairTables = new Map();
+    this.pairIndex = index;
   }
 
   /** Fetches the tables of `metrics` at `step` that are not loaded yet. */

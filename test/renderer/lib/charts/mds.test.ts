@@ -24,7 +24,35 @@ describe('parseMdsArtifacts', () => {
     ]);
   });
 
+  it('reads one map per space of each group', () => {
+    const space = (x: number) => ({ metric: 'l2', coordinates: [[x, 0]], explained: 1 });
+    const maps = parseMdsArtifacts([
+      {
+        step: 4,
+        subject: '',
+        payload: {
+          groups: [
+            { runIds: [1], spaces: { weight: space(1) } },
+            { runIds: [2], spaces: { weight: space(2), function: space(3) } },
+          ],
+        },
+      },
+    ]);
+
+    expect(maps.map((map) => map.title)).toEqual([
+      'MDS, weight space (l2, 100% of variance), group 1',
+      'MDS, weight space (l2, 100% of variance), group 2',
+      'MDS, function space (l2, 100% of variance), group 2',
+    ]);
+    expect(maps.map((map) => map.points[0])).toEqual([
+      { runId: 1, x: 1, y: 0 },
+      { runId: 2, x: 2, y: 0 },
+      { runId: 2, x: 3, y: 0 },
+    ]);
+    expect(new Set(maps.map((map) => map.subject)).size).toBe(3);
+  });
+
   it('skips malformed payloads', () => {
-    expect(parseMdsArtifacts([{ step: 1, subject: '', payload: { spaces: {} } }, { step: 1, subject: '', payload: null }])).toEqual([]);
+    expect(parseMdsArtifacts([{ step: 1, subject: '', payload: { spaces: {} } }, { step: 1, subject: '', payload: null }, { step: 1, subject: '', payload: { groups: [null] } }])).toEqual([]);
   });
 });
