@@ -133,9 +133,9 @@ describe('TransformerProbe', () => {
       options: { ...DEFAULT_STEP_OPTIONS, pathPoints: 2, fisherGroups: 3 },
     });
     const kl = payload.pairValues.find((row) => row.metric === 'klAB')!.value;
-    // The diagonal drops off-diagonal terms and the estimate is sampled, so only the order of magnitude is checked.
-    expect(estimate / kl).toBeGreaterThan(0.1);
-    expect(estimate / kl).toBeLessThan(10);
+    // The diagonal drops off-diagonal terms and the estimate is sampled, so only agreement within 2× is checked.
+    expect(estimate / kl).toBeGreaterThan(0.5);
+    expect(estimate / kl).toBeLessThan(2);
     expect(probe.residuals(start)).toHaveLength(config.model.nLayers + 1);
   });
 
