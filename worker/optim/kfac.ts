@@ -37,7 +37,7 @@ import type { kfacSchema } from '../../core/spec';
 import type { NamedTensor } from '../../core/tensors/safetensors';
 import { AdamMoments } from './adam';
 import { CurvatureError } from './errors';
-import { dampedInverse, frobeniusDot, matrixFromTensor, toFloat32, toFloat64 } from './linalg';
+import { dampedInverse, matrixFromTensor, toFloat32, toFloat64 } from './linalg';
 import type { GradMap, LinearCapture, Optimizer, OptimizerDiagnostics, ParamMap, StepContext } from './optimizer';
 import { MomentumBuffers } from './sgd';
 import { assignEntry, counterEntry, indexState, readCounter, requireEntry, toNamedTensor, zerosLike } from './state';
@@ -86,6 +86,9 @@ interface Layer extends LinearMap {
   /** (A + λI)⁻¹ and (G + λI)⁻¹ from the last refresh. */
   aInverse?: Matrix;
   gInverse?: Matrix;
+  /** Float32 copies of the inverses on the backend, which apply them. */
+  aInverseTensor?: tf.Tensor2D;
+  gInverseTensor?: tf.Tensor2D;
 }
 
 /** Preconditioner settings K-FAC shares with the trust region's `kfac` direction. */
@@ -168,28 +171,54 @@ export class KroneckerPreconditioner {
       if (layer.a === undefined || layer.g === undefined) throw new Error(`K-FAC factors of "${layer.weight}" are missing`);
       layer.aInverse = dampedInverse(layer.a, this.damping, `A of ${layer.weight}`);
       layer.gInverse = dampedInverse(layer.g, this.damping, `G of ${layer.weight}`);
+      uploadInverses(layer);
     }
     this.refreshMs = performance.now() - started;
   }
 
   /**
    * Returns the preconditioned gradient (A + λI)⁻¹ ∇[W; b] (G + λI)⁻¹ of each
-   * layer, keyed by the weight name, and Σ ⟨F̂⁻¹g, g⟩ over the layers.
+   * layer as a [dIn(+1), dOut] tensor keyed by the weight name (the caller
+   * disposes them), and Σ ⟨F̂⁻¹g, g⟩ over the layers. The products run in
+   * float32 on the backend; the inverses come from float64.
    */
-  precondition(grads: GradMap): { directions: Map<string, Matrix>; dot: number } {
-    const directions = new Map<string, Matrix>();
-    let dot = 0;
+  precondition(grads: GradMap): { directions: Map<string, tf.Tensor2D>; dot: number } {
+    const directions = new Map<string, tf.Tensor2D>();
+    const dots: tf.Scalar[] = [];
     for (const layer of this.layers) {
-      if (layer.aInverse === undefined || layer.gInverse === undefined) {
+      if (layer.aInverseTensor === undefined || layer.gInverseTensor === undefined) {
         throw new Error(`K-FAC inverses of "${layer.weight}" are missing; call update before precondition`);
       }
-      const gradient = stackedGradient(layer, grads);
-      const direction = layer.aInverse.mmul(gradient).mmul(layer.gInverse);
-      dot += frobeniusDot(direction, gradient);
-      directions.set(layer.weight, direction);
+      const [direction, layerDot] = tf.tidy(() => {
+        const gradient = stackedGradient(layer, grads);
+        const preconditioned = tf.matMul(tf.matMul(layer.aInverseTensor!, gradient), layer.gInverseTensor!);
+        return [preconditioned, tf.sum(tf.mul(preconditioned, gradient))] as const;
+      });
+      directions.set(layer.weight, direction as tf.Tensor2D);
+      dots.push(layerDot as tf.Scalar);
     }
-    if (!Number.isFinite(dot)) throw new CurvatureError(`K-FAC preconditioned gradient is not finite (⟨F̂⁻¹g, g⟩ = ${dot})`);
+
+    const total = tf.tidy(() => (dots.length === 0 ? tf.scalar(0) : tf.addN(dots)));
+    const dot = total.dataSync()[0];
+    tf.dispose([total, ...dots]);
+    if (!Number.isFinite(dot)) {
+      tf.dispose([...directions.values()]);
+      throw new CurvatureError(`K-FAC preconditioned gradient is not finite (⟨F̂⁻¹g, g⟩ = ${dot})`);
+    }
     return { directions, dot };
+  }
+
+  /** Returns the rows of a layer's direction that belong to `name`, shaped like that parameter (call inside tf.tidy). */
+  slice(name: string, directions: Map<string, tf.Tensor2D>): tf.Tensor {
+    const layer = this.layers.find((candidate) => candidate.weight === name || candidate.bias === name)!;
+    const direction = directions.get(layer.weight)!;
+    const weightRows = layer.bias === undefined ? layer.dIn : layer.dIn - 1;
+    if (name === layer.weight) return layer.bias === undefined ? tf.clone(direction) : tf.slice(direction, [0, 0], [weightRows, layer.dOut]);
+    return tf.reshape(tf.slice(direction, [weightRows, 0], [1, layer.dOut]), [layer.dOut]);
+  }
+
+  dispose(): void {
+    for (const layer of this.layers) tf.dispose([layer.aInverseTensor, layer.gInverseTensor].filter((tensor) => tensor !== undefined));
   }
 
   save(): NamedTensor[] {
@@ -210,6 +239,7 @@ export class KroneckerPreconditioner {
     for (const layer of this.layers) {
       if (this.updates === 0) {
         layer.a = layer.g = layer.aInverse = layer.gInverse = undefined;
+        uploadInverses(layer);
         continue;
       }
       const read = (name: string, size: number) =>
@@ -218,6 +248,7 @@ export class KroneckerPreconditioner {
       layer.g = read(`kronecker.G.${layer.weight}`, layer.dOut);
       layer.aInverse = read(`kronecker.inverseA.${layer.weight}`, layer.dIn);
       layer.gInverse = read(`kronecker.inverseG.${layer.weight}`, layer.dOut);
+      uploadInverses(layer);
     }
   }
 }
@@ -237,17 +268,23 @@ function batchFactors(capture: LinearCapture, withBias: boolean): [tf.Tensor2D, 
   });
 }
 
-/** Returns ∇[W; b], the weight gradient with the bias gradient appended as a last row. */
-function stackedGradient(layer: Layer, grads: GradMap): Matrix {
+/** Returns ∇[W; b], the weight gradient with the bias gradient appended as a last row (call inside tf.tidy). */
+function stackedGradient(layer: Layer, grads: GradMap): tf.Tensor2D {
   const weightGrad = grads.get(layer.weight);
   if (weightGrad === undefined) throw new Error(`missing gradient for linear map "${layer.weight}"`);
-  const stacked = matrixFromTensor(weightGrad);
-  if (layer.bias === undefined) return stacked;
+  if (layer.bias === undefined) return weightGrad as tf.Tensor2D;
 
   const biasGrad = grads.get(layer.bias);
   if (biasGrad === undefined) throw new Error(`missing gradient for bias "${layer.bias}"`);
-  stacked.addRow(Array.from(biasGrad.dataSync()));
-  return stacked;
+  return tf.concat([weightGrad as tf.Tensor2D, tf.reshape(biasGrad, [1, layer.dOut])], 0);
+}
+
+function uploadInverses(layer: Layer): void {
+  layer.aInverseTensor?.dispose();
+  layer.gInverseTensor?.dispose();
+  const upload = (matrix: Matrix) => tf.tensor2d(toFloat32(matrix), [matrix.rows, matrix.columns], 'float32');
+  layer.aInverseTensor = layer.aInverse === undefined ? undefined : upload(layer.aInverse);
+  layer.gInverseTensor = layer.gInverse === undefined ? undefined : upload(layer.gInverse);
 }
 
 function matrixEntry(name: string, matrix: Matrix): NamedTensor {
@@ -352,11 +389,17 @@ export class Kfac implements Optimizer {
     const lossBefore = adapt ? context.lossAt(params) : NaN;
 
     const fallbackLr = FALLBACK_LR * (this.config.lr > 0 ? lr / this.config.lr : 0);
-    const { updateNorm, stepKl } = applyUpdatesMeasuringKl(params, grads, context, (name, _param, grad) => {
-      if (!this.preconditioner.covers(name)) return tf.mul(this.fallback.direction(name, grad, t), -fallbackLr);
-      const scaled = tf.mul(this.directionTensor(name, directions, grad.shape), klScale);
-      return tf.mul(this.momentum.direction(name, scaled), -lr);
-    });
+    let measured: { updateNorm: number; stepKl: number };
+    try {
+      measured = applyUpdatesMeasuringKl(params, grads, context, (name, _param, grad) => {
+        if (!this.preconditioner.covers(name)) return tf.mul(this.fallback.direction(name, grad, t), -fallbackLr);
+        const scaled = tf.mul(this.preconditioner.slice(name, directions), klScale);
+        return tf.mul(this.momentum.direction(name, scaled), -lr);
+      });
+    } finally {
+      tf.dispose([...directions.values()]);
+    }
+    const { updateNorm, stepKl } = measured;
 
     const diagnostics: OptimizerDiagnostics = {
       updateNorm,
@@ -369,17 +412,6 @@ export class Kfac implements Optimizer {
     };
     if (adapt) diagnostics['opt.reductionRatio'] = this.adaptDamping(lossBefore, context.lossAt(params), lr * klScale, dot);
     return diagnostics;
-  }
-
-  /** Returns the rows of a layer's direction that belong to `name`, as a float32 tensor. */
-  private directionTensor(name: string, directions: Map<string, Matrix>, shape: number[]): tf.Tensor {
-    const layer = this.preconditioner.layers.find((candidate) => candidate.weight === name || candidate.bias === name)!;
-    const direction = directions.get(layer.weight)!;
-    if (name === layer.weight) {
-      const rows = layer.bias === undefined ? direction : direction.subMatrix(0, direction.rows - 2, 0, direction.columns - 1);
-      return tf.tensor(toFloat32(rows), shape, 'float32');
-    }
-    return tf.tensor(Float32Array.from(direction.getRow(direction.rows - 1)), shape, 'float32');
   }
 
   /**
@@ -412,6 +444,7 @@ export class Kfac implements Optimizer {
   }
 
   dispose(): void {
+    this.preconditioner.dispose();
     this.momentum.dispose();
     this.fallback.dispose();
   }

@@ -34,17 +34,6 @@ export function allFinite(matrix: Matrix): boolean {
   return true;
 }
 
-/** Returns ⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ. */
-export function frobeniusDot(a: Matrix, b: Matrix): number {
-  let sum = 0;
-  for (let i = 0; i < a.rows; i += 1) {
-    const rowA = a.getRow(i);
-    const rowB = b.getRow(i);
-    for (let j = 0; j < a.columns; j += 1) sum += rowA[j] * rowB[j];
-  }
-  return sum;
-}
-
 /**
  * Inverts `factor + damping · I` by Cholesky decomposition. The factor is a
  * covariance, so adding a positive damping makes it positive definite unless

@@ -21,7 +21,6 @@ import type { NamedTensor } from '../../core/tensors/safetensors';
 import { CurvatureError } from './errors';
 import { addScaled, candidateAt, disposeCandidate, disposeVector, dot, FisherVectorProduct, type ParamVector } from './fisher';
 import { KroneckerPreconditioner } from './kfac';
-import { toFloat32 } from './linalg';
 import type { GradMap, Optimizer, OptimizerDiagnostics, ParamMap, StepContext } from './optimizer';
 import { counterEntry, indexState, readCounter } from './state';
 import { checkGradNames } from './update';
@@ -134,18 +133,16 @@ export class TrustRegion implements Optimizer {
     kronecker.update(context);
     diagnostics['opt.refreshMs'] = kronecker.refreshMs;
     const { directions, dot: naturalDot } = kronecker.precondition(gradient);
-    if (naturalDot === 0) return undefined;
+    if (naturalDot === 0) {
+      tf.dispose([...directions.values()]);
+      return undefined;
+    }
 
     const out: ParamVector = new Map();
-    for (const [name, grad] of gradient) out.set(name, tf.clone(grad));
-    for (const layer of kronecker.layers) {
-      const direction = directions.get(layer.weight)!;
-      const weightRows = layer.bias === undefined ? direction : direction.subMatrix(0, direction.rows - 2, 0, direction.columns - 1);
-      replaceEntry(out, layer.weight, tf.tensor(toFloat32(weightRows), gradient.get(layer.weight)!.shape, 'float32'));
-      if (layer.bias !== undefined) {
-        replaceEntry(out, layer.bias, tf.tensor(Float32Array.from(direction.getRow(direction.rows - 1)), gradient.get(layer.bias)!.shape, 'float32'));
-      }
+    for (const [name, grad] of gradient) {
+      out.set(name, kronecker.covers(name) ? tf.tidy(() => kronecker.slice(name, directions)) : tf.clone(grad));
     }
+    tf.dispose([...directions.values()]);
     return out;
   }
 
@@ -184,7 +181,9 @@ export class TrustRegion implements Optimizer {
     this.kronecker?.load(byName, this.kind);
   }
 
-  dispose(): void {}
+  dispose(): void {
+    this.kronecker?.dispose();
+  }
 }
 
 /** Diagnostics of a step that left the parameters unchanged. */
@@ -197,7 +196,3 @@ function replace(old: ParamVector, next: ParamVector): ParamVector {
   return next;
 }
 
-function replaceEntry(vector: ParamVector, name: string, tensor: tf.Tensor): void {
-  vector.get(name)?.dispose();
-  vector.set(name, tensor);
-}
