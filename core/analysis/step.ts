@@ -54,6 +54,8 @@ export type PairProgress = (done: number, total: number) => void;
 /** Computes one step job; a pair whose alignment fails keeps its other values and gets NaN aligned values. */
 export function analyseStep(payload: StepAnalysisPayload, probe: ModelProbe, task: ProbeTask, onPair?: PairProgress): StepAnalysisResult {
   if (payload.runs.length === 0) throw new Error(`step job for step ${payload.step} has no runs`);
+  const { pathPoints } = payload.options;
+  if (!Number.isInteger(pathPoints) || pathPoints < 2) throw new Error(`pathPoints must be an integer of at least 2; received ${pathPoints}`);
   const runs = new Map(payload.runs.map((run) => [run.runId, loadRun(run, task)]));
   const layout = layoutOf(runs.values().next().value!.parameters, payload.config.model.nHeads);
   const result: StepAnalysisResult = { experimentId: payload.experimentId, step: payload.step, pairValues: [], artifacts: [], warnings: [] };
@@ -62,7 +64,7 @@ export function analyseStep(payload: StepAnalysisPayload, probe: ModelProbe, tas
     const a = runs.get(runA);
     const b = runs.get(runB);
     if (a === undefined || b === undefined) throw new Error(`pair ${runA}:${runB} names a run that is not in the step job`);
-    comparePair(a, b, layout, probe, payload.options.pathPoints, result);
+    comparePair(a, b, layout, probe, pathPoints, result);
     onPair?.(index + 1, payload.pairs.length);
   });
 
