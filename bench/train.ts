@@ -1,12 +1,13 @@
 /**
- * Training-speed benchmark: `npm run bench:train [-- --steps N --cpu-steps N]`.
+ * Training-speed benchmark: `npm run bench:train [-- --steps N --cpu-steps N --rounds N]`.
  *
  * Trains the default model (markov V=64, T=32, d=64, 4 heads, 2 layers,
  * MLP 256, batch 32, Adam) through the real training loop on each backend
  * that loads, each in its own process, and prints one JSON object with
  * ms/step, tokens/s and the share of step time spent in matmul kernels. When
  * /usr/bin/python3 can import torch, it also times bench/reference_train.py
- * (PyTorch, one thread) and prints ours/PyTorch. Finally it runs two wasm
+ * (PyTorch, one thread), alternating with wasm for `--rounds` rounds, and
+ * prints the median of the per-round ratios ours/PyTorch. Finally it runs two wasm
  * workers side by side and prints the sweep throughput relative to one.
  *
  * Timings depend on what else runs on the machine; the output records the
@@ -183,6 +184,18 @@ function pytorchReference(steps: number): { msPerStep: number; tokensPerSecond: 
   return JSON.parse(output.trim().split('\n').at(-1) as string);
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Returns the item whose key is the median (the lower middle one for an even count). */
+function medianBy<T>(items: T[], key: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 async function main(): Promise<void> {
   const childIndex = process.argv.indexOf('--child');
   const steps = argument('--steps', 30);
@@ -192,33 +205,51 @@ async function main(): Promise<void> {
   }
 
   const cpuSteps = argument('--cpu-steps', 5);
+  const rounds = argument('--rounds', 3);
   const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadAverage: os.loadavg().map((load) => Number(load.toFixed(2))), node: process.version };
 
   const backends: Array<BackendResult | SkippedBackend> = [];
-  for (const [backend, count] of [['tensorflow-gpu', steps], ['tensorflow', steps], ['wasm', steps], ['cpu', cpuSteps]] as Array<[ConcreteBackend, number]>) {
+  for (const [backend, count] of [['tensorflow-gpu', steps], ['tensorflow', steps], ['cpu', cpuSteps]] as Array<[ConcreteBackend, number]>) {
     backends.push(...(await runChildren([{ backend, steps: count }])));
   }
 
-  const pytorch = pytorchReference(steps);
-  const wasm = backends.find((result): result is BackendResult => result.backend === 'wasm' && 'msPerStep' in result);
-  const ratio = wasm !== undefined && 'msPerStep' in pytorch ? pytorch.msPerStep / wasm.msPerStep : undefined;
+  // wasm and PyTorch alternate, so both see the same changes in machine load,
+  // and the ratio is taken per round.
+  const wasmRounds: BackendResult[] = [];
+  const pytorchRounds: ReturnType<typeof pytorchReference>[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    const [wasmResult] = await runChildren([{ backend: 'wasm', steps }]);
+    if (wasmResult !== undefined && 'msPerStep' in wasmResult) wasmRounds.push(wasmResult);
+    pytorchRounds.push(pytorchReference(steps));
+  }
+  const wasm = wasmRounds.length > 0 ? { ...medianBy(wasmRounds, (result) => result.msPerStep), rounds: wasmRounds.map((result) => result.msPerStep) } : undefined;
+  if (wasm !== undefined) backends.push(wasm);
 
-  // Two wasm workers at once, as a sweep with concurrency 2 runs them.
+  const pytorchTimed = pytorchRounds.filter((result): result is Exclude<typeof result, { skipped: string }> => 'msPerStep' in result);
+  const pytorch = pytorchTimed.length > 0 ? { ...medianBy(pytorchTimed, (result) => result.msPerStep), rounds: pytorchTimed.map((result) => result.msPerStep) } : pytorchRounds[0];
+  const roundRatios = pytorchTimed.length === wasmRounds.length ? wasmRounds.map((result, i) => pytorchTimed[i]!.msPerStep / result.msPerStep) : [];
+  const ratio = roundRatios.length > 0 ? median(roundRatios) : undefined;
+
+  // Two wasm workers at once, as a sweep with concurrency 2 runs them,
+  // against one worker measured just before.
+  const [alone] = (await runChildren([{ backend: 'wasm', steps }])).filter((result): result is BackendResult => 'msPerStep' in result);
   const pair = (await runChildren([{ backend: 'wasm', steps }, { backend: 'wasm', steps }])).filter((result): result is BackendResult => 'msPerStep' in result);
   const pairTokensPerSecond = pair.reduce((sum, result) => sum + result.tokensPerSecond, 0);
 
   console.log(
     JSON.stringify(
       {
-        command: `npm run bench:train -- --steps ${steps} --cpu-steps ${cpuSteps}`,
+        command: `npm run bench:train -- --steps ${steps} --cpu-steps ${cpuSteps} --rounds ${rounds}`,
         model: 'markov V=64, T=32, d=64, 4 heads, 2 layers, MLP 256, batch 32, Adam',
-        machine,
+        machine: { ...machine, loadAverageAtEnd: os.loadavg().map((load) => Number(load.toFixed(2))) },
         backends,
         pytorch,
         oursOverPytorch: ratio,
+        oursOverPytorchPerRound: roundRatios,
         twoWorkers: {
+          tokensPerSecondAlone: alone?.tokensPerSecond,
           tokensPerSecondEach: pair.map((result) => result.tokensPerSecond),
-          throughputRelativeToOne: wasm === undefined ? undefined : pairTokensPerSecond / wasm.tokensPerSecond,
+          throughputRelativeToOne: alone === undefined ? undefined : pairTokensPerSecond / alone.tokensPerSecond,
         },
       },
       null,
