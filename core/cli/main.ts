@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerAnalysisCommands } from '../analysis/cli';
 import { createLogger } from '../log';
 import { registerReadCommands } from './commands/read';
 import { registerSweepCommands } from './commands/sweep';
@@ -17,7 +18,8 @@ const log = createLogger('cli');
 /** Adds commands to the program; `serve` and `analyze` register here from their own modules. */
 export type CommandRegistration = (program: Command) => void;
 
-export const commandRegistrations: CommandRegistration[] = [registerSweepCommands, registerReadCommands, registerServeCommand];
+// The analysis registers its `pairs` exporter too, so it comes before the read commands that list exporters in their help.
+export const commandRegistrations: CommandRegistration[] = [registerSweepCommands, registerAnalysisCommands, registerReadCommands, registerServeCommand];
 
 export function createProgram(): Command {
   const program = new Command('seedscope')
