@@ -241,15 +241,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.idleAnnounced = idle;
   }
 
-  private async startRun(slot: Slot, run: RunRecord): Promise<void> {
-    slot.starting = run;
-    const checkpoint = this.store.rewindToLastCheckpoint(run.id);
-    const resume: ResumeState | undefined = checkpoint
-      ? { step: checkpoint.step, weights: checkpoint.weights, optimizerState: checkpoint.optimizerState, trainerState: checkpoint.trainerState }
-      : undefined;
-    if (checkpoint) this.store.appendRunLog(run.id, 'info', `resuming from checkpoint at step ${checkpoint.step} (attempt ${run.attempts})`);
-
+  private async startRun(slot: Slot, claimed: RunRecord): Promise<void> {
+    slot.starting = claimed;
     try {
+      const checkpoint = this.store.rewindToLastCheckpoint(claimed.id);
+      const resume: ResumeState | undefined = checkpoint
+        ? { step: checkpoint.step, weights: checkpoint.weights, optimizerState: checkpoint.optimizerState, trainerState: checkpoint.trainerState }
+        : undefined;
+      if (checkpoint) this.store.appendRunLog(claimed.id, 'info', `resuming from checkpoint at step ${checkpoint.step} (attempt ${claimed.attempts})`);
+      const run = { ...claimed, step: checkpoint?.step ?? 0 };
+
       const worker = await this.ensureWorker(slot);
       if (this.stopping) return;
       slot.starting = null;
@@ -262,7 +263,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     } catch (error) {
       if (this.stopping) return;
       slot.starting = null;
-      this.handleLostRun(run, (error as Error).message);
+      this.handleLostRun(claimed, (error as Error).message);
       this.pump();
     }
   }
