@@ -92,18 +92,20 @@ export class ProgressView {
   }
 
   private ended(event: RunEndedEvent): void {
+    const run = this.store.getRun(event.runId);
+    if (run) {
+      const detail =
+        event.status === 'done'
+          ? `train loss ${formatNumber(run.finalTrainLoss)}, validation loss ${formatNumber(run.finalValidationLoss)}`
+          : (event.error ?? '');
+      this.print(`${runLabel(run)}: ${colorStatus(event.status, this.colors)}${detail ? ` (${detail})` : ''}`);
+    }
+
+    // MultiBar.log only buffers; removing the bar redraws and so flushes the line above.
     const bar = this.bars.get(event.runId);
     if (bar) {
       this.multibar?.remove(bar);
       this.bars.delete(event.runId);
     }
-
-    const run = this.store.getRun(event.runId);
-    if (!run) return;
-    const detail =
-      event.status === 'done'
-        ? `train loss ${formatNumber(run.finalTrainLoss)}, validation loss ${formatNumber(run.finalValidationLoss)}`
-        : (event.error ?? '');
-    this.print(`${runLabel(run)}: ${colorStatus(event.status, this.colors)}${detail ? ` (${detail})` : ''}`);
   }
 }
