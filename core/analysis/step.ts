@@ -92,54 +92,65 @@ export function selectPositions(logProbs: ArrayLike<number>, vocab: number, posi
   return selected;
 }
 
+type PushPairValue = (metric: string, value: number) => void;
+
 function comparePair(a: RunState, b: RunState, layout: TransformerLayout, probe: ModelProbe, pathPoints: number, result: StepAnalysisResult): void {
-  const push = (metric: string, value: number) => result.pairValues.push({ runA: a.runId, runB: b.runId, metric, value });
+  const push: PushPairValue = (metric, value) => result.pairValues.push({ runA: a.runId, runB: b.runId, metric, value });
   const subject = `${a.runId}:${b.runId}`;
+  const alphas = Array.from({ length: pathPoints }, (_, i) => i / (pathPoints - 1));
 
   const functionMetrics = compareDistributions(a.distribution, b.distribution);
   for (const name of FUNCTION_METRICS) push(name, functionMetrics[name]);
-
-  const raw = weightDistances(a.parameters, b.parameters);
-  push('l2', raw.model.l2);
-  push('relativeL2', raw.model.relativeL2);
-  push('cosine', raw.model.cosine);
-
-  const alphas = Array.from({ length: pathPoints }, (_, i) => i / (pathPoints - 1));
-  const rawPath = pathLosses(a, b, b.parameters, alphas, probe);
-  push('barrier', lossBarrier(alphas, rawPath));
-
-  const fisherA = fisherOf(a, probe);
-  const fisherB = fisherOf(b, probe);
-  push('fisherAB', fisherQuadratic(fisherA, a.parameters, b.parameters));
-  push('fisherBA', fisherQuadratic(fisherB, b.parameters, a.parameters));
 
   const activationsA = activationsOf(a, probe);
   const activationsB = activationsOf(b, probe);
   activationsA.forEach((layer, index) => push(`cka.${index}`, linearCka(layer, activationsB[index]!)));
 
+  const raw = weightDistances(a.parameters, b.parameters);
+  push('l2', raw.model.l2);
+  push('relativeL2', raw.model.relativeL2);
+  push('cosine', raw.model.cosine);
+  push('fisherAB', fisherQuadratic(fisherOf(a, probe), a.parameters, b.parameters));
+  push('fisherBA', fisherQuadratic(fisherOf(b, probe), b.parameters, a.parameters));
+  const rawPath = pathLosses(a, b, b.parameters, alphas, probe);
+  push('barrier', lossBarrier(alphas, rawPath));
+
   const aligned = alignSafely(a, b, layout, result);
+  let alignedValues: ReturnType<typeof compareAligned> | null = null;
   if (aligned === null) {
-    for (const metric of ['alignedL2', 'alignedRelativeL2', 'alignedCosine', 'alignedBarrier', 'alignedFisherAB', 'alignedFisherBA']) push(metric, Number.NaN);
-    result.artifacts.push({ kind: 'weightTensors', subject, payload: { raw: raw.tensors, aligned: null } });
-    result.artifacts.push({ kind: 'lossPath', subject, payload: { alphas, raw: rawPath, aligned: null } });
-    return;
+    for (const metric of ALIGNED_METRICS) push(metric, Number.NaN);
+  } else {
+    alignedValues = compareAligned(a, b, aligned, layout, probe, alphas, push);
+    result.artifacts.push({ kind: 'permutation', subject, payload: { permutation: aligned.permutation, similarityHistory: aligned.similarityHistory } });
   }
+  result.artifacts.push({ kind: 'weightTensors', subject, payload: { raw: raw.tensors, aligned: alignedValues?.tensors ?? null } });
+  result.artifacts.push({ kind: 'lossPath', subject, payload: { alphas, raw: rawPath, aligned: alignedValues?.path ?? null } });
+}
 
-  const alignedDistances = weightDistances(a.parameters, aligned.parameters);
-  push('alignedL2', alignedDistances.model.l2);
-  push('alignedRelativeL2', alignedDistances.model.relativeL2);
-  push('alignedCosine', alignedDistances.model.cosine);
+const ALIGNED_METRICS = ['alignedL2', 'alignedRelativeL2', 'alignedCosine', 'alignedFisherAB', 'alignedFisherBA', 'alignedBarrier'];
 
-  const alignedPath = pathLosses(a, b, aligned.parameters, alphas, probe);
-  push('alignedBarrier', lossBarrier(alphas, alignedPath));
+/** Pushes the distances between a and b's aligned copy; returns the per-tensor distances and the loss path. */
+function compareAligned(
+  a: RunState,
+  b: RunState,
+  aligned: NonNullable<ReturnType<typeof alignSafely>>,
+  layout: TransformerLayout,
+  probe: ModelProbe,
+  alphas: number[],
+  push: PushPairValue,
+) {
+  const distances = weightDistances(a.parameters, aligned.parameters);
+  push('alignedL2', distances.model.l2);
+  push('alignedRelativeL2', distances.model.relativeL2);
+  push('alignedCosine', distances.model.cosine);
 
   // Permuting b's Fisher with b's permutation keeps it the Fisher of the aligned copy.
-  push('alignedFisherAB', fisherQuadratic(fisherA, a.parameters, aligned.parameters));
-  push('alignedFisherBA', fisherQuadratic(applyPermutation(fisherB, aligned.permutation, layout), aligned.parameters, a.parameters));
+  push('alignedFisherAB', fisherQuadratic(fisherOf(a, probe), a.parameters, aligned.parameters));
+  push('alignedFisherBA', fisherQuadratic(applyPermutation(fisherOf(b, probe), aligned.permutation, layout), aligned.parameters, a.parameters));
 
-  result.artifacts.push({ kind: 'weightTensors', subject, payload: { raw: raw.tensors, aligned: alignedDistances.tensors } });
-  result.artifacts.push({ kind: 'lossPath', subject, payload: { alphas, raw: rawPath, aligned: alignedPath } });
-  result.artifacts.push({ kind: 'permutation', subject, payload: { permutation: aligned.permutation, similarityHistory: aligned.similarityHistory } });
+  const path = pathLosses(a, b, aligned.parameters, alphas, probe);
+  push('alignedBarrier', lossBarrier(alphas, path));
+  return { tensors: distances.tensors, path };
 }
 
 function alignSafely(a: RunState, b: RunState, layout: TransformerLayout, result: StepAnalysisResult) {

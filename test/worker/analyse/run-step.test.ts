@@ -105,6 +105,28 @@ describe('runStepJob', () => {
   });
 });
 
+describe('runStepJob with a NaN weight', () => {
+  it('stores NaN aligned values and a warning', async () => {
+    await tf.setBackend('cpu');
+    const healthy = initialParameters(config, 11);
+    const broken = initialParameters(config, 12);
+    broken.get('blocks.0.mlp.wUp')!.data[0] = Number.NaN;
+
+    const result = runStepJob({
+      experimentId: 1,
+      step: 4,
+      config,
+      runs: [checkpointOf(config, 1, healthy), checkpointOf(config, 2, broken)],
+      pairs: [[1, 2]],
+      options: { ...DEFAULT_STEP_OPTIONS, pathPoints: 3, fisherGroups: 2 },
+    });
+    expect(value(result, 1, 2, 'alignedL2')).toBeNaN();
+    expect(value(result, 1, 2, 'l2')).toBeNaN();
+    expect(result.warnings).toEqual([expect.stringMatching(/alignment of runs 1 and 2 failed: .*finite weights/)]);
+    expect(result.artifacts.find((artifact) => artifact.kind === 'permutation')).toBeUndefined();
+  });
+});
+
 describe('TransformerProbe', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
