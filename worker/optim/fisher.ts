@@ -8,9 +8,9 @@
  * So F v takes three parts:
  * - J v (forward mode) by a central finite difference of the logits,
  *   (logits(θ + h v) − logits(θ − h v)) / 2h, because TensorFlow.js has no
- *   forward-mode differentiation and double backprop does not pass through
- *   custom gradients. The error is O(h²) from the model's curvature plus
- *   float32 round-off of about 1e-7 · |logits| / (h ‖v‖).
+ *   forward-mode differentiation and a finite difference needs only the
+ *   model's forward pass. By estimate, the error is O(h²) from the model's
+ *   curvature plus float32 round-off of about 1e-7 · |logits| / (h ‖v‖).
  * - u = H (J v) per position, in closed form: p ⊙ Jv − p (pᵀ Jv).
  * - Jᵀ u by one backward pass of Σ logits ⊙ u, with u held constant.
  * Positions whose target is negative (no loss) are left out of the mean, as

@@ -1,6 +1,6 @@
 /**
- * K-FAC natural gradient (Martens & Grosse's Kronecker-factored approximate
- * curvature) for the transformer's linear maps.
+ * K-FAC natural gradient (Kronecker-factored approximate curvature) for the
+ * transformer's linear maps.
  *
  * For a linear map `y = x W + b` with W of shape [dIn, dOut], write
  * ā = [x, 1] (the 1 only when the map has a bias) and g = ∂ℓ/∂y for the
@@ -18,14 +18,19 @@
  * With a mean loss over B·T positions the rows would carry an extra factor
  * 1/(B·T) and G would come out (B·T)² times too small.
  *
+ * NOTE: A and G average over all B·T rows, including positions that carry no
+ * loss (targets of -1, as in the modular task). For such tasks G comes out
+ * smaller by the share of positions without loss, which acts like a larger
+ * damping.
+ *
  * How the output gradients come out of TensorFlow.js: TensorFlow.js offers no
  * per-layer hooks, so the model's `captureLinears` adds a zero "tap" tensor to
  * each linear map's output (y = x W + b + tap) and differentiates the summed
  * loss with respect to the taps. Because the tap enters additively, its
  * gradient equals ∂loss/∂y at every row. The same forward pass returns the
  * inputs x. With `labels: 'sampled'` the loss uses labels drawn from the
- * model's own predictive distribution, so G estimates the true Fisher; with
- * 'data' it uses the data's targets (the empirical Fisher).
+ * model's own predictive distribution, so G estimates the true Fisher. With
+ * 'data' it uses the data's targets, which gives the empirical Fisher.
  *
  * Parameters without Kronecker factors (embeddings, LayerNorm gains and biases,
  * the tied output matrix) take the `fallback` optimizer's step.
@@ -45,7 +50,7 @@ import { applyUpdatesMeasuringKl, checkGradNames } from './update';
 
 export type KfacConfig = z.output<typeof kfacSchema>;
 
-/** Peak learning rate of the fallback optimizer; it follows the schedule's shape. */
+/** Peak learning rate of the fallback optimizer, Adam's default; the schedule scales it like K-FAC's own. */
 export const FALLBACK_LR = 3e-3;
 const FALLBACK_ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 const MIN_DAMPING = 1e-8;

@@ -37,7 +37,7 @@ export function allFinite(matrix: Matrix): boolean {
 /**
  * Inverts `factor + damping · I` by Cholesky decomposition. The factor is a
  * covariance, so adding a positive damping makes it positive definite unless
- * it holds non-finite values. `label` names the factor in the error.
+ * it contains non-finite values. `label` names the factor in the error.
  */
 export function dampedInverse(factor: Matrix, damping: number, label: string): Matrix {
   if (!allFinite(factor)) throw new CurvatureError(`Kronecker factor ${label} contains NaN or infinite values`, label);

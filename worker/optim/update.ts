@@ -49,7 +49,7 @@ export interface MeasuredUpdate {
 /**
  * Like `applyUpdates`, but first measures the KL between the model before and
  * after the update on the step's batch, so curvature optimizers can report the
- * function-space size of each step. Costs two extra forward passes.
+ * function-space size of each step. Costs up to two extra forward passes.
  */
 export function applyUpdatesMeasuringKl(
   params: ParamMap,

@@ -147,7 +147,7 @@ describe('Kfac step', () => {
   });
 
   it('matches the exact Fisher of softmax regression at one point', () => {
-    // One input token repeated at every position: the unembedding layer sees a single input x, so the exact
+    // One input token repeated at every position: the unembedding layer receives a single input x, so the exact
     // Fisher is (x xᵀ) ⊗ (diag p − p pᵀ), and K-FAC differs from it only through the sampled labels in G.
     // The reference is damped the way K-FAC damps, (x xᵀ + λI) ⊗ (diag p − p pᵀ + λI).
     const vocab = 3;

@@ -96,7 +96,7 @@ export function gradients(params: ParamMap, batch: Batch): { grads: GradMap; los
   return { grads: byName, loss };
 }
 
-/** The log-probabilities [N, V] of the model on a batch. */
+/** Returns the log-probabilities [N, V] of the model on a batch. */
 export function logProbsOf(params: ParamMap, batch: Batch): tf.Tensor2D {
   return tf.tidy(() => tf.logSoftmax(forward(params, batch.inputs).logits));
 }

@@ -34,7 +34,7 @@ const norm = (values: number[]) => Math.sqrt(values.reduce((sum, value) => sum +
 
 /**
  * Softmax regression at one point: token 0 at every position, so the
- * unembedding sees one input x and its exact Fisher is (x xᵀ) ⊗ (diag p − p pᵀ).
+ * unembedding receives one input x and its exact Fisher is (x xᵀ) ⊗ (diag p − p pᵀ).
  */
 function onePointProblem() {
   const vocab = 3;
