@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../core/api';
+import { typescriptEntry } from '../../core/scheduler/entry';
 import { Service } from '../../core/service';
+import { fakeWorkerEntry } from './helpers/cli';
 import { tempDatabasePath, tinySpec } from './helpers/temp';
 
 const services: Service[] = [];
@@ -136,5 +138,35 @@ describe('Service.validateSpec', () => {
   it('counts the runs of a valid spec', async () => {
     const result = await openService().validateSpec(tinySpec({ grid: { 'training.batchSize': [2, 4] } }));
     expect(result.ok && result.runCount).toBe(8);
+  });
+});
+
+describe('Service with a scheduler', { timeout: 60_000 }, () => {
+  it('calls run-finished hooks for done runs only', async () => {
+    const service = Service.open({
+      dbPath: tempDatabasePath(),
+      train: { workers: 2, entry: typescriptEntry(fakeWorkerEntry, { FAKE_FAIL_RUN_ID: '2' }), pollIntervalMs: 100 },
+    });
+    services.push(service);
+    const finished: Array<[number, number]> = [];
+    service.onRunFinished((experimentId, runId) => {
+      finished.push([experimentId, runId]);
+    });
+    const failingHook = service.onRunFinished(() => Promise.reject(new Error('hook failure is logged, not thrown')));
+    const progressSteps: number[] = [];
+    service.subscribe((event) => {
+      if (event.type === 'runProgress' && event.status === 'running') progressSteps.push(event.step);
+    });
+
+    const { id } = await service.createExperiment(tinySpec({ optimizers: [{ kind: 'sgd' }], seeds: { count: 3 } }));
+    await service.scheduler!.whenIdle();
+    failingHook();
+
+    expect(finished.sort()).toEqual([
+      [id, 1],
+      [id, 3],
+    ]);
+    expect(progressSteps.length).toBeGreaterThan(0);
+    expect((await service.getExperiment(id))!.runs.map((run) => run.status)).toEqual(['done', 'failed', 'done']);
   });
 });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../../core/store/store';
 import { fakeWorkerEntry, runCliProcess, startCli, waitForOutput } from '../helpers/cli';
@@ -190,5 +191,31 @@ describe('two processes on one database', { timeout: 60_000 }, () => {
     expect(result.code).toBe(0);
     expect(reads.length).toBeGreaterThan(0);
     expect(reads.every((code) => code === 0)).toBe(true);
+  });
+});
+
+describe('seedscope database choice', { timeout: 60_000 }, () => {
+  it('uses SEEDSCOPE_DB when --db is absent', async () => {
+    const folder = tempFolder();
+    const db = path.join(folder, 'from-env.db');
+
+    const result = await runCliProcess(['ls', '--json'], { SEEDSCOPE_DB: db });
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([]);
+    expect(fs.existsSync(db)).toBe(true);
+  });
+
+  it('rejects a database from a newer version', async () => {
+    const folder = tempFolder();
+    const db = path.join(folder, 'newer.db');
+    const raw = new Database(db);
+    raw.pragma('user_version = 999');
+    raw.close();
+
+    const result = await runCliProcess(['ls', '--db', db]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/schema version 999.*upgrade Seedscope/);
   });
 });
