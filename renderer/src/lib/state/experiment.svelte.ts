@@ -21,6 +21,8 @@ export class ExperimentState {
   analysisMessage = $state<string | null>(null);
   /** Latest training loss per run from progress events, NaN and ±Infinity included. */
   liveLoss = $state.raw<Map<number, number>>(new Map());
+  private pendingTables = new Map<string, Promise<void>>();
+  private tablesGeneration = 0;
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
   private lastMetricsLoad = 0;
   private removeListener: () => void;
@@ -41,9 +43,18 @@ export class ExperimentState {
     return this.detail?.runs ?? [];
   }
 
-  get runDescriptors(): RunDescriptor[] {
-    return this.runs.map((run) => ({ id: run.id, optimizer: run.optimizerLabel, label: runLabel(run) }));
-  }
+  private lastDescriptors: RunDescriptor[] = [];
+
+  /**
+   * Chart labels of the runs. A reload of the detail that leaves them as they
+   * were returns the same array, so the charts built from it are not redrawn.
+   */
+  readonly runDescriptors: RunDescriptor[] = $derived.by(() => {
+    const next = this.runs.map((run) => ({ id: run.id, optimizer: run.optimizerLabel, label: runLabel(run) }));
+    if (JSON.stringify(next) === JSON.stringify(this.lastDescriptors)) return this.lastDescriptors;
+    this.lastDescriptors = next;
+    return next;
+  });
 
   async load(): Promise<void> {
     try {
@@ -62,23 +73,47 @@ export class ExperimentState {
   }
 
   /**
-   * Reloads the list of steps and metrics. Cached tables are dropped with it,
-   * because an analysis pass that just ended may have added pairs to them.
+   * Reloads the list of steps and metrics. With `analysisEnded`, or when the
+   * list changed, cached tables are dropped too, because the analysis may
+   * have added pairs to them.
    */
-  async loadPairIndex(): Promise<void> {
+  async loadPairIndex(analysisEnded = false): Promise<void> {
     const index = await this.app.api.listPairMetrics(this.id);
+    const changed = JSON.stringify(index) !== JSON.stringify(this.pairIndex);
+    if (!changed && !analysisEnded) return;
+    // Requests still in flight were made before the analysis wrote more pairs; their replies are dropped.
+    this.tablesGeneration += 1;
+    this.pendingTables.clear();
     this.pairTables = new Map();
     this.pairIndex = index;
   }
 
-  /** Fetches the tables of `metrics` at `step` that are not loaded yet. */
+  /**
+   * Fetches the tables of `metrics` at `step` that are neither loaded nor
+   * being fetched, and waits for those being fetched, so that two screens
+   * asking at once cause one request and one redraw.
+   */
   async ensurePairTables(step: number, metrics: string[]): Promise<void> {
-    const missing = metrics.filter((metric) => !this.pairTables.has(`${step}:${metric}`));
-    if (missing.length === 0) return;
-    const tables = await this.app.api.getPairMetrics(this.id, step, missing);
-    const next = new Map(this.pairTables);
-    for (const table of tables) next.set(`${table.step}:${table.metric}`, table);
-    this.pairTables = next;
+    const keys = metrics.map((metric) => `${step}:${metric}`);
+    const missing = metrics.filter((_, i) => !this.pairTables.has(keys[i]!) && !this.pendingTables.has(keys[i]!));
+    if (missing.length > 0) {
+      const request = this.fetchPairTables(step, missing);
+      for (const metric of missing) this.pendingTables.set(`${step}:${metric}`, request);
+    }
+    await Promise.all(keys.map((key) => this.pendingTables.get(key)));
+  }
+
+  private async fetchPairTables(step: number, metrics: string[]): Promise<void> {
+    const generation = this.tablesGeneration;
+    try {
+      const tables = await this.app.api.getPairMetrics(this.id, step, metrics);
+      if (generation !== this.tablesGeneration) return;
+      const next = new Map(this.pairTables);
+      for (const table of tables) next.set(`${table.step}:${table.metric}`, table);
+      this.pairTables = next;
+    } finally {
+      for (const metric of metrics) this.pendingTables.delete(`${step}:${metric}`);
+    }
   }
 
   pairTable(step: number, metric: string): PairMetricTable | undefined {
@@ -96,7 +131,7 @@ export class ExperimentState {
       // A pass ends with done equal to total; a failed pass reports total 0 and keeps its message.
       const finished = event.total > 0 && event.done >= event.total;
       this.analysisMessage = finished ? null : event.message;
-      if (event.done >= event.total) void this.loadPairIndex().catch((error: unknown) => this.app.report(error));
+      if (event.done >= event.total) void this.loadPairIndex(true).catch((error: unknown) => this.app.report(error));
     }
   }
 
