@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { appDataFolder, resolveDatabasePath } from '../../core/paths';
+import { appDataFolder, findRepositoryRoot, repositoryRoot, resolveDatabasePath } from '../../core/paths';
+import { tempFolder } from './helpers/temp';
 
 describe('resolveDatabasePath', () => {
   it('uses XDG_DATA_HOME on Linux', () => {
@@ -37,5 +38,16 @@ describe('resolveDatabasePath', () => {
   it('resolves a relative --db against the working folder', () => {
     const folders = { platform: 'linux' as const, env: {}, homedir: '/home/ada' };
     expect(resolveDatabasePath('runs.db', folders)).toBe(path.resolve('runs.db'));
+  });
+});
+
+describe('findRepositoryRoot', () => {
+  it('finds the project from source and bundle folders', () => {
+    expect(findRepositoryRoot(path.join(repositoryRoot, 'core'))).toBe(repositoryRoot);
+    expect(findRepositoryRoot(path.join(repositoryRoot, 'out', 'main'))).toBe(repositoryRoot);
+  });
+
+  it('throws outside the project', () => {
+    expect(() => findRepositoryRoot(tempFolder())).toThrow(/package.json was not found/);
   });
 });
