@@ -75,6 +75,25 @@ describe('seedscope run', { timeout: 60_000 }, () => {
   });
 });
 
+describe('seedscope run outcomes', { timeout: 60_000 }, () => {
+  it('exits 0 when a run diverged', async () => {
+    const folder = tempFolder();
+    const db = path.join(folder, 'cli.db');
+    const spec = tinySpec({ optimizers: [{ kind: 'sgd' }], seeds: { count: 2 } });
+
+    const result = await runCliProcess(['run', writeSpec(folder, spec), '--db', db, '--workers', '1'], { ...fakeEnv, FAKE_DIVERGE_RUN_ID: '1' });
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^1 diverged, 1 done$/m);
+    const store = Store.open(db);
+    const diverged = store.getRun(1)!;
+    store.close();
+    expect(diverged.status).toBe('diverged');
+    expect(diverged.error).toBe('trainLoss is NaN at step 3');
+    expect(diverged.step).toBe(3);
+  });
+});
+
 describe('seedscope reads', { timeout: 60_000 }, () => {
   it('lists, shows and exports as stable JSON and CSV', async () => {
     const folder = tempFolder();
