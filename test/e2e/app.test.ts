@@ -147,6 +147,11 @@ describe('desktop app in Chromium', () => {
     await page.waitForFunction(() => Number(document.querySelector('[data-chart$="trainLoss"]')?.getAttribute('data-points') ?? 0) > 0, undefined, { timeout: 30_000 });
     await screenshot(page, '03-experiment-runs');
 
+    await page.locator('[data-run-id]').first().getByRole('button', { name: 'Log' }).click();
+    await page.getByTestId('run-log').waitFor();
+    expect(await page.getByTestId('run-log').textContent()).not.toBe('');
+    await page.locator('[data-run-id]').first().getByRole('button', { name: 'Log' }).click();
+
     // Distances: one point per pair of runs once the analysis worker has stored them.
     await page.getByRole('link', { name: 'Distances' }).click();
     await waitForChartPoints(page, 'weight-vs-function', (runCount * (runCount - 1)) / 2, 180_000);
