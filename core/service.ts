@@ -43,9 +43,9 @@ const patchSchema = z.strictObject({
 });
 const namesSchema = z.array(z.string().min(1)).max(1000).optional();
 
-function checkId(value: unknown, what: string): number {
+function checkId(value: unknown, label: string): number {
   const parsed = idSchema.safeParse(value);
-  if (!parsed.success) throw new ApiError('invalid', `${what} must be a positive integer (received ${JSON.stringify(value)})`);
+  if (!parsed.success) throw new ApiError('invalid', `${label} must be a positive integer (received ${JSON.stringify(value)})`);
   return parsed.data;
 }
 

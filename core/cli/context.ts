@@ -37,8 +37,8 @@ export function openService(command: Command, train: ServiceOpenOptions['train']
 }
 
 /** Parses a positive integer argument such as an experiment id. */
-export function parseId(value: string, what: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError(`invalid ${what} "${value}"; expected a positive integer`, EXIT.invalid);
+export function parseId(value: string, label: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError(`invalid ${label} "${value}"; expected a positive integer`, EXIT.invalid);
   return Number(value);
 }
 

@@ -12,8 +12,8 @@ export type Exporter = (service: Service, experimentId: number, format: 'csv' | 
 /** Exporters by `--what` value; other modules add theirs with `registerExporter`. */
 const exporters = new Map<string, Exporter>([['metrics', exportMetrics]]);
 
-export function registerExporter(what: string, exporter: Exporter): void {
-  exporters.set(what, exporter);
+export function registerExporter(kind: string, exporter: Exporter): void {
+  exporters.set(kind, exporter);
 }
 
 export function registerReadCommands(program: Command): void {
