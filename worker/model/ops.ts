@@ -101,7 +101,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor
 }
 
 /**
- * Layer norm over the last axis of x [rows, d]: (x − mean) / √(var + 1e-5) · gain + bias,
+ * Normalises x [rows, d] over its last axis: (x − mean) / √(var + 1e-5) · gain + bias,
  * with the biased variance. Gradient with x̂ the normalised input and r = 1/√(var + ε):
  * dx = r · (g − mean(g) − x̂ · mean(g x̂)) where g = dy · gain; dgain = Σ dy x̂; dbias = Σ dy.
  */
@@ -126,8 +126,8 @@ export const layerNorm = tf.customGrad(((x: tf.Tensor2D, gain: tf.Tensor1D, bias
  * GELU, tanh approximation: ½ x (1 + tanh(u)) with u = √(2/π) (x + 0.044715 x³),
  * computed as y = x σ(2u), which is the same function: ½ (1 + tanh(u)) = σ(2u).
  * The wasm backend runs sigmoid several times faster than tanh.
- * Gradient: s + x s (1 − s) · 2u′ with s = σ(2u) and 2u′ = 2√(2/π) (1 + 3 · 0.044715 x²);
- * since x s = y, the middle factor is y − y s, which saves one op on the widest tensor.
+ * Gradient: s + x s (1 − s) · 2u′ with s = σ(2u) and 2u′ = 2√(2/π) (1 + 3 · 0.044715 x²).
+ * Because x s = y, the middle factor is y − y s, which saves one op on the widest tensor.
  */
 export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
   const xSquared = tf.square(x);
@@ -146,8 +146,8 @@ export const gelu = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
 }) as unknown as CustomGradientFunc) as (x: tf.Tensor) => tf.Tensor;
 
 /**
- * One-hot rows [n, depth] as float32; an id outside [0, depth), such as -1,
- * gives a row of zeros. The wasm backend of tfjs 4.22 ignores oneHot's dtype
+ * Returns one-hot rows [n, depth] as float32. An id outside [0, depth), such
+ * as -1, gives a row of zeros. The wasm backend of tfjs 4.22 ignores oneHot's dtype
  * argument and writes int32 bits into a float32 tensor, so the int32 result
  * is cast instead.
  */
