@@ -414,6 +414,8 @@ export class Kfac implements Optimizer {
       'opt.damping': dampingBefore,
       'opt.refreshMs': this.preconditioner.refreshMs,
       'opt.curvatureMs': curvatureMs,
+      // Recorded with the metrics so the run shows how many parameters the fallback (named in the config) steps.
+      'opt.fallbackParameters': this.fallback.names.length,
     };
     if (adapt) diagnostics['opt.reductionRatio'] = this.adaptDamping(lossBefore, context.lossAt(params), lr * klScale, dot);
     return diagnostics;

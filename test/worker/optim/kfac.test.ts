@@ -197,6 +197,7 @@ describe('Kfac step', () => {
     expect(diagnostics['opt.predictedKl']).toBeCloseTo(0.5e-4, 10);
     expect(diagnostics['opt.stepKl']).toBeGreaterThan(0);
     expect(diagnostics['opt.damping']).toBe(3e-2);
+    expect(diagnostics['opt.fallbackParameters']).toBe(1);
 
     optimizer.dispose();
     disposeBatch(batch);
