@@ -89,6 +89,21 @@ describe('train', { timeout: 30_000 }, () => {
     expect(sha256(resumed.checkpoints[0].optimizerState)).toBe(sha256(uninterrupted.checkpoints.at(-1)!.optimizerState));
   });
 
+  it('resumes bit-exactly with sampled Fisher labels', async () => {
+    await useBackend('cpu');
+    // K-FAC with the true Fisher draws labels from the run's label stream every step.
+    const config = tinyRunConfig({ optimizer: { kind: 'kfac', lr: 0.05, fisher: 'true', inverseEvery: 2 }, training: { steps: 6 }, checkpointSteps: [3, 6] });
+    const uninterrupted = await record(config);
+    const atThree = uninterrupted.checkpoints.find((checkpoint) => checkpoint.step === 3)!;
+
+    const resumed = await record(config, {
+      resume: { step: 3, weights: atThree.weights, optimizerState: atThree.optimizerState, trainerState: structuredClone(atThree.trainerState) },
+    });
+
+    expect(uninterrupted.outcome.kind).toBe('done');
+    expect(sha256(resumed.checkpoints[0].weights)).toBe(sha256(uninterrupted.checkpoints.at(-1)!.weights));
+  });
+
   it('reports divergence with its step and value', async () => {
     await useBackend('cpu');
     const config = tinyRunConfig({ optimizer: { kind: 'sgd', lr: 100, momentum: 0.9 }, training: { steps: 40, logEvery: 40 } });
