@@ -27,7 +27,7 @@ export function databaseArgument(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** A worker script bundled beside this main-process bundle, run by Electron's binary as plain Node. */
+/** Returns the entry of a worker script bundled beside this main-process bundle, run by Electron's binary as plain Node. */
 export function bundledWorkerEntry(name: 'worker.js' | 'analyse.js'): WorkerEntry {
   const bundleFolder = dirname(fileURLToPath(import.meta.url));
   return { modulePath: join(bundleFolder, name), execArgv: [], env: { ELECTRON_RUN_AS_NODE: '1' } };

@@ -26,7 +26,7 @@ export type MenuCommand = 'newSweep' | 'experiments' | 'toggleTheme';
 export const MENU_COMMANDS: readonly MenuCommand[] = ['newSweep', 'experiments', 'toggleTheme'];
 
 /**
- * What the preload script exposes as `window.seedscope`. Calls resolve to an
+ * The bridge the preload script exposes as `window.seedscope`. Calls resolve to an
  * `ApiReply` (errors as data); listeners get plain event objects, never the
  * `IpcRendererEvent`.
  */

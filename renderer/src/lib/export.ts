@@ -27,7 +27,7 @@ export function download(filename: string, content: string, type = 'text/csv;cha
   if (!isDataUrl) setTimeout(() => URL.revokeObjectURL(url), 0);
 }
 
-/** A file name safe on every platform: letters, digits, dot, dash and underscore. */
+/** Returns a file name safe on every platform: letters, digits, dot, dash and underscore. */
 export function safeFileName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'export';
 }

@@ -1,5 +1,5 @@
 /**
- * What the New sweep form offers: model size presets, the hyperparameters
+ * Choices of the New sweep form: model size presets, the hyperparameters
  * shown per optimizer kind (with their schema defaults as placeholders) and
  * the starting spec. Everything else is edited in the JSON spec.
  */
@@ -50,7 +50,7 @@ export function initialSpec(): Record<string, unknown> {
   };
 }
 
-/** The preset whose every field matches the model section, or null for a custom size. */
+/** Returns the preset whose every field matches the model section, or null for a custom size. */
 export function presetOf(model: Record<string, unknown>): ModelPreset | null {
   for (const [name, preset] of Object.entries(MODEL_PRESETS)) {
     if (Object.entries(preset).every(([key, value]) => model[key] === value)) return name as ModelPreset;

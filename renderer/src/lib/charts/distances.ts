@@ -9,7 +9,7 @@ import { baseOption, colorFor, themeColors, valueAxis, type Theme } from './pale
 import { median } from './stats';
 import { escapeHtml, formatValue } from './text';
 
-/** What the charts need to know about a run. */
+/** Run fields the charts use. */
 export interface RunDescriptor {
   id: number;
   optimizer: string;
@@ -133,8 +133,8 @@ export interface HeatmapInput {
 }
 
 /**
- * The symmetric n × n distance matrix of one metric, runs ordered by
- * optimizer and then id so that same-optimizer blocks sit on the diagonal.
+ * Builds the heatmap of the symmetric n × n distance matrix of one metric.
+ * Runs are ordered by optimizer and then id, so same-optimizer blocks sit on the diagonal.
  * The diagonal is 0 and non-finite cells are left blank (counted in the subtitle).
  */
 export function buildDistanceHeatmapOption(input: HeatmapInput): Record<string, unknown> {
@@ -222,7 +222,7 @@ export interface MdsInput {
   theme: Theme;
 }
 
-/** A 2-D MDS map of the runs in one space, one series per optimizer. */
+/** Builds a 2-D MDS map of the runs in one space, one series per optimizer. */
 export function buildMdsOption(input: MdsInput): Record<string, unknown> {
   const runOf = new Map(input.runs.map((run) => [run.id, run]));
   const optimizers = [...new Set(input.runs.map((run) => run.optimizer))];

@@ -57,7 +57,7 @@ export function summariseByOptimizer(curves: readonly RunCurve[], smoothing: num
   });
 }
 
-/** One mark per stretch of consecutive non-finite values: its first step and what the value was. */
+/** Returns one mark per stretch of consecutive non-finite values: its first step and the value there. */
 export function nonFiniteStretches(curve: RunCurve): Array<{ step: number; value: number }> {
   const marks: Array<{ step: number; value: number }> = [];
   let inside = false;

@@ -21,7 +21,7 @@ interface MdsSpace {
   explained?: unknown;
 }
 
-/** One map per space and group in every artefact; malformed payloads and rows are skipped. */
+/** Returns one map per space and group in every artefact; malformed payloads and rows are skipped. */
 export function parseMdsArtifacts(artifacts: ReadonlyArray<{ step: number; subject: string; payload: unknown }>): MdsMap[] {
   const maps: MdsMap[] = [];
   for (const artifact of artifacts) {

@@ -20,7 +20,7 @@ export type WeightMeasure = (typeof WEIGHT_MEASURES)[number];
 
 export const WEIGHT_MEASURE_LABELS: Record<WeightMeasure, string> = { l2: 'L2', relativeL2: 'relative L2', cosine: 'cosine' };
 
-/** The stored name of a weight metric: `l2`, or `alignedL2` after alignment. */
+/** Returns the stored name of a weight metric: `l2`, or `alignedL2` after alignment. */
 export function weightMetricName(measure: WeightMeasure, aligned: boolean): string {
   return aligned ? `aligned${measure[0]!.toUpperCase()}${measure.slice(1)}` : measure;
 }

@@ -39,7 +39,7 @@ export function standardDeviation(values: ArrayLike<number>): number {
   return Math.sqrt(squares / (finite.length - 1));
 }
 
-/** The name a non-finite value is shown with. */
+/** Returns the name a non-finite value is shown with. */
 export function nonFiniteLabel(value: number): 'NaN' | '+∞' | '−∞' {
   if (value === Infinity) return '+∞';
   if (value === -Infinity) return '−∞';
