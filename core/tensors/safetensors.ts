@@ -74,7 +74,10 @@ export function decodeSafetensors(blob: Uint8Array): DecodedSafetensors {
 
   const tensors = entries.map(([name, entry]) => {
     const [begin, end] = entry.data_offsets;
-    const bytes = blob.slice(dataStart + begin, dataStart + end);
+    // Copying through the Uint8Array constructor gives each tensor its own
+    // aligned buffer, also when `blob` is a Node Buffer: Buffer.slice returns
+    // a view into a shared memory pool, whose `.buffer` is the whole pool.
+    const bytes = new Uint8Array(blob.subarray(dataStart + begin, dataStart + end));
     const data = typedArrayFor(entry.dtype, bytes.buffer);
     const tensor: NamedTensor = { name, dtype: entry.dtype, shape: entry.shape, data };
     checkTensor(tensor);

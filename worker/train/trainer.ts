@@ -99,11 +99,8 @@ class RunLoop {
       throw new Error(`cannot resume at step ${resume.step}: the run has only ${this.config.training.steps} steps`);
     }
 
-    // NOTE: decodeSafetensors misreads a Node Buffer, because Buffer.slice
-    // returns a view of the whole memory pool. Blobs (better-sqlite3 returns
-    // BLOBs as Buffers) are copied into plain Uint8Arrays first.
-    loadParameters(this.params, decodeSafetensors(new Uint8Array(resume.weights)).tensors);
-    this.optimizer.loadState(decodeSafetensors(new Uint8Array(resume.optimizerState)).tensors);
+    loadParameters(this.params, decodeSafetensors(resume.weights).tensors);
+    this.optimizer.loadState(decodeSafetensors(resume.optimizerState).tensors);
     this.dataRng.restore(state.dataRng);
     this.labelRng.restore(state.labelRng);
     this.nextStep = resume.step + 1;
