@@ -248,6 +248,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       const resume: ResumeState | undefined = checkpoint
         ? { step: checkpoint.step, weights: checkpoint.weights, optimizerState: checkpoint.optimizerState, trainerState: checkpoint.trainerState }
         : undefined;
+      if (checkpoint && checkpoint.step >= claimed.totalSteps) {
+        slot.starting = null;
+        this.finishFromFinalCheckpoint(claimed, checkpoint.step);
+        return;
+      }
       if (checkpoint) this.store.appendRunLog(claimed.id, 'info', `resuming from checkpoint at step ${checkpoint.step} (attempt ${claimed.attempts})`);
       const run = { ...claimed, step: checkpoint?.step ?? 0 };
 
@@ -266,6 +271,20 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       this.handleLostRun(claimed, (error as Error).message);
       this.pump();
     }
+  }
+
+  /**
+   * Ends a run that was interrupted after committing its final checkpoint but
+   * before reporting `done`: its weights and final metrics are already stored,
+   * so no worker is needed.
+   */
+  private finishFromFinalCheckpoint(run: RunRecord, step: number): void {
+    runsDrivenHere.delete(run.id);
+    this.store.appendRunLog(run.id, 'info', `final checkpoint at step ${step} was already committed; the run is complete`);
+    this.store.finishRun(run.id, { status: 'done', summary: this.store.summaryFromStoredMetrics(run.id, step) });
+    log.info('run completed from its final checkpoint', { run: run.id, step });
+    this.emit('runEnded', { experimentId: run.experimentId, runId: run.id, status: 'done', error: null });
+    this.pump();
   }
 
   private async ensureWorker(slot: Slot): Promise<WorkerProcess> {

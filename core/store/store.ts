@@ -267,6 +267,30 @@ export class Store {
     write.immediate();
   }
 
+  /**
+   * Rebuilds the summary of a run whose final checkpoint is committed from
+   * the metrics stored at that step; wall time is measured from the run's start.
+   */
+  summaryFromStoredMetrics(runId: number, step: number): RunSummary {
+    const rows = this.db.prepare(`SELECT name, value, kind FROM run_metrics WHERE run_id = ? AND step = ?`).all(runId, step) as Array<{
+      name: string;
+      value: number | null;
+      kind: string;
+    }>;
+    const values = new Map(rows.map((row) => [row.name, decodeValue(row.value, row.kind)]));
+    const run = this.getRun(runId);
+    const wallSeconds = run?.startedAt ? (Date.now() - Date.parse(run.startedAt)) / 1000 : Number.NaN;
+    const summary: RunSummary = {
+      steps: step,
+      finalTrainLoss: values.get('trainLoss') ?? Number.NaN,
+      finalValidationLoss: values.get('validationLoss') ?? Number.NaN,
+      wallSeconds,
+    };
+    const trueKl = values.get('trueKl');
+    if (trueKl !== undefined) summary.finalTrueKl = trueKl;
+    return summary;
+  }
+
   /** Stores a checkpoint and advances the run's step to it, in one transaction. */
   commitCheckpoint(runId: number, checkpoint: CheckpointPayload): string {
     const hash = sha256Hex(checkpoint.weights);

@@ -158,6 +158,36 @@ describe('Scheduler', () => {
     expect(store.getExperimentSummary(experimentId)!.status).toBe('done');
   });
 
+  it('completes a run whose final checkpoint is committed', async () => {
+    const spec = tinySpec({ optimizers: [{ kind: 'sgd' }], seeds: { count: 1 } });
+    const { store, scheduler } = setUp(spec);
+    const orphan = store.claimNextRun({ pid: 2 ** 22 + 12345, host: os.hostname() })!;
+    const finalStep = orphan.totalSteps;
+    store.recordMetrics(orphan.id, [
+      { step: finalStep, name: 'trainLoss', value: 1.25 },
+      { step: finalStep, name: 'validationLoss', value: 1.5 },
+    ]);
+    const weights = new Uint8Array([1, 2, 3]);
+    store.commitCheckpoint(orphan.id, {
+      step: finalStep,
+      weights,
+      optimizerState: new Uint8Array(),
+      trainerState: {},
+      probeLogProbs: new Uint8Array(),
+    });
+    let workersStarted = 0;
+    scheduler.on('runStarted', () => (workersStarted += 1));
+
+    await runToIdle(scheduler);
+
+    const run = store.getRun(orphan.id)!;
+    expect(run.status).toBe('done');
+    expect(workersStarted).toBe(0);
+    expect(run.finalTrainLoss).toBe(1.25);
+    expect(run.finalValidationLoss).toBe(1.5);
+    expect(run.weightsSha256).toBe(store.latestCheckpoint(orphan.id)!.weightsSha256);
+  });
+
   it('leaves runs queued when stopped', async () => {
     const spec = tinySpec({ training: { steps: 5000, logEvery: 10 } });
     const { store, scheduler, experimentId } = setUp(spec, { FAKE_STEP_MS: '5' });
