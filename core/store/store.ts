@@ -268,8 +268,8 @@ export class Store {
   }
 
   /**
-   * Rebuilds the summary of a run whose final checkpoint is committed from
-   * the metrics stored at that step; wall time is measured from the run's start.
+   * Rebuilds the summary of a run from the metrics stored at its final
+   * checkpoint step. Wall time is measured from the run's start.
    */
   summaryFromStoredMetrics(runId: number, step: number): RunSummary {
     const rows = this.db.prepare(`SELECT name, value, kind FROM run_metrics WHERE run_id = ? AND step = ?`).all(runId, step) as Array<{

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { RunInfo } from '../../api';
+import { attachAnalysis } from '../../analysis/service-hook';
 import type { Service } from '../../service';
 import { formatSpecIssues, parseSweepSpec } from '../../spec';
 import { Store } from '../../store/store';
@@ -13,6 +14,8 @@ import { colorStatus, ProgressView } from '../progress';
 
 interface WorkerOptions {
   workers?: number;
+  /** False with `--no-analysis`. */
+  analysis: boolean;
 }
 
 function parseWorkers(value: string): number {
@@ -25,12 +28,16 @@ function parseWorkers(value: string): number {
 const workersOption = () =>
   new Option('--workers <n>', 'worker processes training at once (default: the spec\'s concurrency, else one per CPU core)').argParser(parseWorkers);
 
+const analysisOption = () =>
+  new Option('--no-analysis', 'skip the pair distances that are otherwise computed as runs finish (run `seedscope analyze EXP` later)');
+
 export function registerSweepCommands(program: Command): void {
   program
     .command('run')
     .description('validate a sweep spec, store it as a new experiment and train all its runs')
     .argument('<spec>', 'path to the sweep spec JSON file')
     .addOption(workersOption())
+    .addOption(analysisOption())
     .action(async (specPath: string, options: WorkerOptions, command: Command) => {
       process.exitCode = await runSweep(specPath, options, command);
     });
@@ -40,6 +47,7 @@ export function registerSweepCommands(program: Command): void {
     .description('continue the queued and interrupted runs of an experiment from their last checkpoints')
     .argument('<experiment>', 'experiment id')
     .addOption(workersOption())
+    .addOption(analysisOption())
     .action(async (experiment: string, options: WorkerOptions, command: Command) => {
       process.exitCode = await resumeSweep(parseId(experiment, 'experiment id'), options, command);
     });
@@ -107,7 +115,7 @@ async function runSweep(specPath: string, options: WorkerOptions, command: Comma
   const runCount = service.store.listRuns(id).length;
   process.stdout.write(`experiment ${id}\n`);
   process.stdout.write(`${parsed.spec.name}: ${runCount} runs on ${Math.min(workers, runCount)} worker(s), database ${service.store.file}\n`);
-  return driveToEnd(service, id, command);
+  return driveToEnd(service, id, command, options.analysis);
 }
 
 async function resumeSweep(experimentId: number, options: WorkerOptions, command: Command): Promise<number> {
@@ -121,17 +129,19 @@ async function resumeSweep(experimentId: number, options: WorkerOptions, command
   const pending = service.store.listRuns(experimentId).filter((run) => run.status === 'queued' || run.status === 'running').length;
   process.stdout.write(`experiment ${experimentId}\n`);
   process.stdout.write(`${detail.name}: ${pending} run(s) to continue\n`);
-  return driveToEnd(service, experimentId, command);
+  return driveToEnd(service, experimentId, command, options.analysis);
 }
 
 /**
  * Shows progress until the scheduler has nothing left to do, then prints the
  * summary. SIGINT stops the workers and leaves the runs queued for `resume`.
  */
-async function driveToEnd(service: Service, experimentId: number, command: Command): Promise<number> {
+async function driveToEnd(service: Service, experimentId: number, command: Command, analysis: boolean): Promise<number> {
   const scheduler = service.scheduler!;
   const colors = colorsFor(process.stdout);
   const view = new ProgressView(scheduler, service.store, process.stdout, colors);
+  const detachAnalysis = analysis ? attachAnalysis(service) : async () => undefined;
+  const analysisReport = reportAnalysisProgress(service, experimentId);
 
   let interrupted = false;
   const interrupt = new Promise<void>((resolve) => {
@@ -146,6 +156,11 @@ async function driveToEnd(service: Service, experimentId: number, command: Comma
 
   await Promise.race([scheduler.whenIdle(), interrupt]);
   view.stop();
+  if (!interrupted && analysis) {
+    analysisReport.start();
+    await Promise.race([detachAnalysis(), interrupt]);
+  }
+  analysisReport.stop();
   await service.close();
 
   // The summary is read after the scheduler stopped, so it shows the statuses as stored.
@@ -161,6 +176,38 @@ async function driveToEnd(service: Service, experimentId: number, command: Comma
     return EXIT.interrupted;
   }
   return detail.runs.every((run) => run.status === 'done' || run.status === 'diverged') ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * Prints the analysis progress on stderr, at most one line every two seconds,
+ * once training has ended; during training the progress bars own the terminal.
+ */
+function reportAnalysisProgress(service: Service, experimentId: number): { start(): void; stop(): void } {
+  let latest: string | null = null;
+  let printedAt = 0;
+  let active = false;
+  const print = () => {
+    if (!active || latest === null) return;
+    process.stderr.write(`analysis: ${latest}\n`);
+    latest = null;
+    printedAt = Date.now();
+  };
+  const unsubscribe = service.subscribe((event) => {
+    if (event.type !== 'analysisProgress' || event.experimentId !== experimentId) return;
+    latest = event.total > 0 ? `${event.message} (${event.done}/${event.total} pairs)` : event.message;
+    if (Date.now() - printedAt >= 2000) print();
+  });
+  return {
+    start: () => {
+      active = true;
+      print();
+    },
+    stop: () => {
+      print();
+      active = false;
+      unsubscribe();
+    },
+  };
 }
 
 export function formatSummary(runs: RunInfo[], colors: Colors): string {

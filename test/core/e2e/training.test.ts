@@ -49,6 +49,16 @@ describe('real sweep', { timeout: 120_000 }, () => {
     expect(store.getRunMetrics(1, ['trainLoss'])[0]!.steps).toEqual([5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60]);
     // Same seeds and settings give the same weights: runs 0 and 1 differ by seed, sgd and adam differ by optimizer.
     expect(new Set(runs.map((run) => run.weightsSha256)).size).toBe(4);
+
+    // The pair distances are computed as runs finish: 4 runs give 6 pairs per step and metric.
+    const exported = await runCliProcess(['export', '1', '--what', 'pairs', '--format', 'json', '--db', db]);
+    const pairs = JSON.parse(exported.stdout) as Array<{ step: number; metric: string }>;
+    const counts = new Map<string, number>();
+    for (const pair of pairs) counts.set(`${pair.step}:${pair.metric}`, (counts.get(`${pair.step}:${pair.metric}`) ?? 0) + 1);
+    expect(new Set(pairs.map((pair) => pair.step))).toEqual(new Set([20, 40, 60]));
+    expect(new Set(counts.values())).toEqual(new Set([6]));
+    expect(new Set(pairs.map((pair) => pair.metric))).toContain('symmetricKl');
+    expect(new Set(pairs.map((pair) => pair.metric))).toContain('alignedL2');
   });
 
   it('resumes after a worker is killed to identical weights', async () => {
