@@ -47,6 +47,8 @@ export async function train(config: RunConfig, callbacks: TrainCallbacks, option
   let optimizer: Optimizer | undefined;
   try {
     optimizer = (options.createOptimizer ?? createOptimizer)(config.optimizer, params);
+    const description = optimizer.describe?.();
+    if (description !== undefined) callbacks.onLog('info', description);
     const run = new RunLoop(config, task, arch, params, optimizer, callbacks);
     if (options.resume !== undefined) run.restore(options.resume);
     return await run.execute();
@@ -227,7 +229,10 @@ class RunLoop {
     this.interval = { steps: 0, lossSum: 0, stepMsSum: 0, startedAt: performance.now() };
 
     const values: Record<string, number> = { trainLoss, validationLoss, gradNorm, updateNorm: updateNormValue, lr, tokensPerSecond, stepMs };
-    for (const [name, value] of Object.entries(diagnostics)) values[name.startsWith('opt.') ? name : `opt.${name}`] = value;
+    // The loop measures updateNorm itself, the same way for every optimizer.
+    for (const [name, value] of Object.entries(diagnostics)) {
+      if (name !== 'updateNorm') values[name.startsWith('opt.') ? name : `opt.${name}`] = value;
+    }
     this.callbacks.onMetrics(Object.entries(values).map(([name, value]) => ({ step, name, value })));
     this.callbacks.onProgress({ step, totalSteps: training.steps, loss: trainLoss, tokensPerSecond });
     this.callbacks.onLog(

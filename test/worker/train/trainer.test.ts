@@ -148,4 +148,30 @@ describe('train', { timeout: 30_000 }, () => {
     if (outcome.kind !== 'done') return;
     expect(outcome.summary.finalTrueKl).toBeGreaterThan(0);
   });
+
+  it('logs the optimizer description once', async () => {
+    await useBackend('cpu');
+    const lines: string[] = [];
+    const config = tinyRunConfig({ optimizer: { kind: 'kfac' }, training: { steps: 2, logEvery: 1 } });
+
+    const outcome = await train(config, {
+      onMetrics: () => undefined,
+      onProgress: () => undefined,
+      onCheckpoint: () => undefined,
+      onLog: (_level, message) => lines.push(message),
+      isCancelled: () => false,
+    });
+
+    expect(outcome.kind).toBe('done');
+    expect(lines.filter((line) => /kfac|K-FAC/i.test(line))).toHaveLength(1);
+  });
+
+  it('keeps updateNorm as a single run metric', async () => {
+    await useBackend('cpu');
+    const { metrics } = await record(tinyRunConfig({ optimizer: { kind: 'kfac' }, training: { steps: 2, logEvery: 1 } }));
+
+    const names = new Set(metrics.map((row) => row.name));
+    expect(names).toContain('updateNorm');
+    expect(names).not.toContain('opt.updateNorm');
+  });
 });
