@@ -24,4 +24,11 @@ describe('examples', () => {
     expect(runs).toHaveLength(48);
     expect(new Set(runs.map((run) => run.optimizer.kind))).toEqual(new Set(['sgd', 'adam', 'adamw', 'kfac', 'shampoo', 'trust-region']));
   });
+
+  it('optimizers.json runs each optimizer once', () => {
+    const parsed = load('optimizers.json');
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const runs = expandSweep(parsed.spec);
+    expect(runs.map((run) => run.optimizer.kind)).toEqual(['sgd', 'adam', 'adamw', 'kfac', 'shampoo', 'trust-region']);
+  });
 });
