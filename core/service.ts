@@ -5,6 +5,7 @@
  * input at fault.
  */
 import { z } from 'zod';
+import { experimentPatchSchema } from './api-schemas';
 import {
   ApiError,
   type Api,
@@ -35,12 +36,6 @@ export interface ServiceOpenOptions {
 }
 
 const idSchema = z.number().int().positive();
-const patchSchema = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
-  notes: z.string().max(100_000).optional(),
-  tags: z.array(z.string().min(1).max(64)).max(64).optional(),
-  archived: z.boolean().optional(),
-});
 const namesSchema = z.array(z.string().min(1)).max(1000).optional();
 
 function checkId(value: unknown, label: string): number {
@@ -159,7 +154,7 @@ export class Service implements Api {
 
   async updateExperiment(id: number, patch: ExperimentPatch): Promise<ExperimentSummary> {
     const experimentId = checkId(id, 'experiment id');
-    const parsed = patchSchema.safeParse(patch);
+    const parsed = experimentPatchSchema.safeParse(patch);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw new ApiError('invalid', `invalid experiment patch: ${issue.path.join('.') || '(patch)'}: ${issue.message}`);

@@ -6,18 +6,13 @@
  */
 import { z } from 'zod';
 import { ApiError, type Api } from '../api';
+import { experimentPatchSchema } from '../api-schemas';
 import { API_METHODS, type ApiMethod, type ApiReply, type WireError } from './api-methods';
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const step = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const metricName = z.string().min(1).max(200);
 
-export const experimentPatchSchema = z.strictObject({
-  name: z.string().min(1).max(200).optional(),
-  notes: z.string().max(100_000).optional(),
-  tags: z.array(z.string().min(1).max(64)).max(64).optional(),
-  archived: z.boolean().optional(),
-});
 
 /** Positional arguments of each method, as a tuple schema. */
 export const apiArgumentSchemas = {

@@ -4,7 +4,7 @@
  * `{ ok: false }` replies into a thrown `ApiError`, so screens see one behaviour.
  */
 import { ApiError, type Api, type ApiEvent } from '../../../../core/api';
-import type { ApiMethod, ApiReply } from '../../../../core/serve/api-methods';
+import { API_METHODS, type ApiMethod, type ApiReply } from '../../../../core/serve/api-methods';
 import type { SeedscopeBridge } from '../../../../electron/ipc';
 import { decodeEvent, decodeResult } from './wire';
 
@@ -27,26 +27,10 @@ function unwrap<T>(reply: ApiReply<T>): T {
   throw new ApiError(reply.error.code, reply.error.message, reply.error.issues);
 }
 
-const CALL_METHODS = [
-  'listExperiments',
-  'getExperiment',
-  'validateSpec',
-  'createExperiment',
-  'updateExperiment',
-  'deleteExperiment',
-  'cancelExperiment',
-  'cancelRun',
-  'retryRun',
-  'getRunMetrics',
-  'listPairMetrics',
-  'getPairMetrics',
-  'getArtifacts',
-  'getRunLog',
-] as const satisfies readonly ApiMethod[];
 
 function createIpcClient(bridge: SeedscopeBridge): Api {
   const api: Record<string, unknown> = {};
-  for (const method of CALL_METHODS) {
+  for (const method of API_METHODS) {
     const call = bridge[method] as (...args: unknown[]) => Promise<ApiReply>;
     api[method] = async (...args: unknown[]) => unwrap(await call(...args));
   }
@@ -62,7 +46,7 @@ export function createHttpClient(origin: string, token: string): Api {
   const query = `token=${encodeURIComponent(token)}`;
   const api: Record<string, unknown> = {};
 
-  for (const method of CALL_METHODS) {
+  for (const method of API_METHODS) {
     api[method] = async (...args: unknown[]) => {
       const response = await fetch(`${origin}/api/${method}?${query}`, {
         method: 'POST',
