@@ -139,12 +139,12 @@ describe('desktop app in Chromium', () => {
 
     // Progress to the end: every run done and its bar full.
     await page.getByTestId('runs-finished').filter({ hasText: '4 / 4' }).waitFor({ timeout: 180_000 });
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-run-id]')].every((row) => row.getAttribute('data-status') === 'done'), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-run-id]')].every((row) => row.getAttribute('data-status') === 'done'), undefined, { timeout: 90_000 });
     const runCount = await page.locator('[data-run-id]').count();
     const bars = await page.locator('[role=progressbar]').evaluateAll((elements) => elements.map((element) => [element.getAttribute('aria-valuenow'), element.getAttribute('aria-valuemax')]));
     expect(runCount).toBe(4);
     expect(bars).toEqual(Array.from({ length: 4 }, () => ['40', '40']));
-    await page.waitForFunction(() => Number(document.querySelector('[data-chart$="trainLoss"]')?.getAttribute('data-points') ?? 0) > 0, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-chart$="trainLoss"]')?.getAttribute('data-points') ?? 0) > 0, undefined, { timeout: 90_000 });
     await screenshot(page, '03-experiment-runs');
 
     await page.locator('[data-run-id]').first().getByRole('button', { name: 'Log' }).click();
@@ -155,8 +155,8 @@ describe('desktop app in Chromium', () => {
     // Distances: one point per pair of runs once the analysis worker has stored them.
     await page.getByRole('link', { name: 'Distances' }).click();
     await waitForChartPoints(page, 'weight-vs-function', (runCount * (runCount - 1)) / 2, 180_000);
-    await page.waitForFunction(() => document.querySelectorAll('[data-chart^="heatmap-"]').length === 2, undefined, { timeout: 30_000 });
-    await page.waitForFunction(() => document.querySelectorAll('[data-chart^="mds-"]').length > 0, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-chart^="heatmap-"]').length === 2, undefined, { timeout: 90_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-chart^="mds-"]').length > 0, undefined, { timeout: 90_000 });
     await screenshot(page, '04-distances');
 
     const [png] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'PNG' }).first().click()]);
@@ -165,7 +165,7 @@ describe('desktop app in Chromium', () => {
 
     await page.getByRole('link', { name: 'Consistency' }).click();
     const consistencyRows = page.getByTestId('consistency-table').locator('tbody tr');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="consistency-table"] tbody tr').length === 2 && !document.querySelector('[data-testid="consistency-table"] tbody')?.textContent?.includes('Loading'), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="consistency-table"] tbody tr').length === 2 && !document.querySelector('[data-testid="consistency-table"] tbody')?.textContent?.includes('Loading'), undefined, { timeout: 90_000 });
     expect(await consistencyRows.count()).toBe(2);
     await screenshot(page, '05-consistency');
 
@@ -182,7 +182,7 @@ describe('desktop app in Chromium', () => {
 
     await page.keyboard.press('Alt+T');
     await page.getByRole('link', { name: 'Distances' }).click();
-    await waitForChartPoints(page, 'weight-vs-function', 6, 30_000);
+    await waitForChartPoints(page, 'weight-vs-function', 6, 90_000);
     await screenshot(page, '06-distances-dark');
 
     // History: notes and tags, search, and delete with confirmation.
