@@ -101,6 +101,17 @@ describe('alignParameters', () => {
     expect(result.similarityHistory[result.similarityHistory.length - 1]).toBeGreaterThan(result.similarityHistory[0]!);
   });
 
+  it('recovers an exact permutation with odd widths', () => {
+    const odd: TransformerLayout = { ...layout, dModel: 15, nHeads: 3, dHead: 5, dMlp: 21 };
+    const a = randomParameters(odd, 20);
+    const b = applyPermutation(a, randomTransformerPermutation(21, odd), odd);
+
+    const result = alignParameters(a, b, odd);
+
+    expect(weightDistances(a, b).model.relativeL2).toBeGreaterThan(0.5);
+    expect(weightDistances(a, result.aligned).model.l2).toBeLessThan(1e-12);
+  });
+
   it('recovers a permutation under small noise', () => {
     const a = randomParameters(layout, 12);
     const permuted = applyPermutation(a, randomTransformerPermutation(13, layout), layout);
