@@ -22,6 +22,7 @@ import { resolveDatabasePath } from './paths';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler';
 import { expandSweep, parseSweepSpec, type RunConfig, type SweepSpec } from './spec';
 import { Store } from './store/store';
+import { textCorpusProblem } from './text-corpus';
 
 const log = createLogger('service');
 
@@ -269,9 +270,19 @@ type Validation = { ok: true; spec: SweepSpec; runs: RunConfig[] } | { ok: false
 function validate(input: unknown): Validation {
   const parsed = parseSweepSpec(input);
   if (!parsed.ok) return parsed;
+  let runs: RunConfig[];
   try {
-    return { ok: true, spec: parsed.spec, runs: expandSweep(parsed.spec) };
+    runs = expandSweep(parsed.spec);
   } catch (error) {
     return { ok: false, issues: [{ path: 'grid', message: `cannot expand the sweep: ${(error as Error).message}` }] };
   }
+
+  const textProblems = new Set<string>();
+  for (const run of runs) {
+    if (run.task.kind !== 'text') continue;
+    const problem = textCorpusProblem(run.task, run.model);
+    if (problem !== null) textProblems.add(problem);
+  }
+  if (textProblems.size > 0) return { ok: false, issues: [...textProblems].map((message) => ({ path: 'task.path', message })) };
+  return { ok: true, spec: parsed.spec, runs };
 }

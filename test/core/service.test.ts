@@ -1,9 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '../../core/api';
 import { typescriptEntry } from '../../core/scheduler/entry';
 import { Service } from '../../core/service';
 import { fakeWorkerEntry } from './helpers/cli';
-import { tempDatabasePath, tinySpec } from './helpers/temp';
+import { tempDatabasePath, tempFolder, tinySpec } from './helpers/temp';
 
 const services: Service[] = [];
 
@@ -169,5 +171,40 @@ describe('Service with a scheduler', { timeout: 60_000 }, () => {
     ]);
     expect(progressSteps.length).toBeGreaterThan(0);
     expect((await service.getExperiment(id))!.runs.map((run) => run.status)).toEqual(['done', 'failed', 'done']);
+  });
+});
+
+describe('Service text task checks', () => {
+  const textSpec = (file: string) => tinySpec({ task: { kind: 'text', path: file }, model: { contextLength: 8, dModel: 8, nHeads: 2, nLayers: 1, dMlp: 16 } });
+
+  it.each([
+    ['missing', null, /was not found/],
+    ['empty', '', /is empty/],
+    ['binary', 'abc\u0000def', /looks binary/],
+    ['short', 'hello world', /is too short/],
+  ])('rejects a %s file before queuing runs', async (_case, content, message) => {
+    const service = openService();
+    const file = path.join(tempFolder(), 'corpus.txt');
+    if (content !== null) fs.writeFileSync(file, content);
+
+    const validation = await service.validateSpec(textSpec(file));
+    const error = await rejection(service.createExperiment(textSpec(file)));
+
+    expect(validation.ok).toBe(false);
+    if (validation.ok) return;
+    expect(validation.issues.map((issue) => issue.path)).toEqual(['task.path']);
+    expect(validation.issues[0]!.message).toMatch(message);
+    expect(error.code).toBe('invalid');
+    expect(await service.listExperiments()).toEqual([]);
+  });
+
+  it('accepts a long enough UTF-8 file', async () => {
+    const service = openService();
+    const file = path.join(tempFolder(), 'corpus.txt');
+    fs.writeFileSync(file, 'the quick brown fox jumps over the lazy dog. '.repeat(40));
+
+    const validation = await service.validateSpec(textSpec(file));
+
+    expect(validation.ok).toBe(true);
   });
 });

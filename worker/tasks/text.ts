@@ -5,27 +5,20 @@
  * and probe windows are drawn from the held-out end with the task seed,
  * training windows from the start with the run's data stream.
  */
-import { readFileSync } from 'node:fs';
 import type { ModelConfig, TaskConfig } from '../../core/spec';
+import { checkCorpusLength, readCodePoints, splitLengths, TextCorpusError } from '../../core/text-corpus';
 import { Rng } from '../rng';
 import { allocateBatch, TaskError, type Task, type TaskSizes, type TokenBatch } from './task';
 
 type TextConfig = Extract<TaskConfig, { kind: 'text' }>;
 
 export function buildTextTask(config: TextConfig, model: ModelConfig, sizes: TaskSizes): Task {
-  const codePoints = readCodePoints(config.path);
+  const codePoints = readCorpus(config, model);
   const seq = model.contextLength;
 
   // Each window holds seq + 1 characters: seq inputs and the target after the last.
   const window = seq + 1;
-  const validationLength = Math.floor(codePoints.length * config.validationFraction);
-  const trainLength = codePoints.length - validationLength;
-  if (trainLength < window || validationLength < window) {
-    const needed = Math.ceil(window / Math.min(config.validationFraction, 1 - config.validationFraction));
-    throw new TaskError(
-      `text file ${config.path} is too short: ${codePoints.length} characters give ${trainLength} for training and ${validationLength} for validation, but each needs at least ${window} (model.contextLength + 1); use a file of at least ${needed} characters or lower model.contextLength`,
-    );
-  }
+  const { trainLength } = splitLengths(codePoints.length, config);
 
   const alphabet = [...new Set(codePoints)].sort((a, b) => a - b);
   const tokenOf = new Map(alphabet.map((codePoint, token) => [codePoint, token]));
@@ -53,30 +46,14 @@ export function buildTextTask(config: TextConfig, model: ModelConfig, sizes: Tas
   };
 }
 
-/** Reads the file as strict UTF-8 and returns its code points, or throws a TaskError naming the problem and the fix. */
-function readCodePoints(path: string): number[] {
-  let bytes: Buffer;
+/** Reads and checks the corpus, reporting its problems as TaskErrors. */
+function readCorpus(config: TextConfig, model: ModelConfig): number[] {
   try {
-    bytes = readFileSync(path);
+    const codePoints = readCodePoints(config.path);
+    checkCorpusLength(codePoints.length, config, model);
+    return codePoints;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new TaskError(`text file ${path} was not found; check task.path (relative paths resolve from ${process.cwd()})`);
-    if (code === 'EISDIR') throw new TaskError(`text file ${path} is a directory; set task.path to a UTF-8 text file`);
-    if (code === 'EACCES') throw new TaskError(`text file ${path} cannot be read (permission denied); grant read access or copy the file`);
-    throw new TaskError(`text file ${path} could not be read: ${(error as Error).message}`);
+    if (error instanceof TextCorpusError) throw new TaskError(error.message);
+    throw error;
   }
-
-  if (bytes.length === 0) throw new TaskError(`text file ${path} is empty; give a UTF-8 text file with enough text for a context and a validation split`);
-  const nulAt = bytes.indexOf(0);
-  if (nulAt !== -1) {
-    throw new TaskError(`text file ${path} looks binary: it contains a NUL byte at offset ${nulAt}; give a UTF-8 text file`);
-  }
-
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new TaskError(`text file ${path} is not valid UTF-8; convert it to UTF-8 (for example with iconv) or pick another file`);
-  }
-  return Array.from(text, (character) => character.codePointAt(0) as number);
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import type { RunInfo } from '../../api';
+import { ApiError, type RunInfo } from '../../api';
 import { attachAnalysis } from '../../analysis/service-hook';
 import type { Service } from '../../service';
 import { formatSpecIssues, parseSweepSpec } from '../../spec';
@@ -109,6 +109,11 @@ async function runSweep(specPath: string, options: WorkerOptions, command: Comma
     ({ id } = await service.createExperiment(input));
   } catch (error) {
     await service.close();
+    // Checks that need the file system (a text task's file) run in the Service.
+    if (error instanceof ApiError && error.issues !== undefined) {
+      process.stderr.write(`invalid sweep spec ${specPath}:\n${formatSpecIssues(error.issues)}\n`);
+      return EXIT.invalid;
+    }
     throw toCliError(error);
   }
 

@@ -50,6 +50,20 @@ describe('seedscope run', { timeout: 60_000 }, () => {
     expect(fs.existsSync(path.join(folder, 'cli.db'))).toBe(false);
   });
 
+  it('exits 2 on a missing text file, before queuing', async () => {
+    const folder = tempFolder();
+    const db = path.join(folder, 'cli.db');
+    const spec = { ...tinySpec(), task: { kind: 'text', path: 'missing.txt' } };
+
+    const result = await runCliProcess(['run', writeSpec(folder, spec), '--db', db], fakeEnv);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`task.path: text file ${path.join(folder, 'missing.txt')} was not found`);
+    const store = Store.open(db);
+    expect(store.listExperiments()).toEqual([]);
+    store.close();
+  });
+
   it('exits 2 on a file that is not JSON', async () => {
     const folder = tempFolder();
     const file = path.join(folder, 'broken.json');
