@@ -1,7 +1,7 @@
 /**
  * Reads and checks the UTF-8 file of a `text` task. The Service runs the
  * check when a sweep is validated, so a missing, empty, binary or too-short
- * file is reported as a spec issue before any run is queued; the worker reads
+ * file is reported as a spec issue before any run is queued. The worker reads
  * the file through the same function when it builds the task.
  */
 import { readFileSync } from 'node:fs';
