@@ -31,8 +31,24 @@ export function createProgram(): Command {
   return program;
 }
 
+let closedPipeHandled = false;
+
+/**
+ * A reader that closes the pipe early (`seedscope export 1 | head`) has all
+ * it wants, so the CLI exits quietly with 0 instead of failing on EPIPE.
+ */
+function exitQuietlyOnClosedPipe(): void {
+  if (closedPipeHandled) return;
+  closedPipeHandled = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(EXIT.ok);
+  });
+}
+
 /** Runs the CLI on `argv` (as in process.argv) and returns the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   const program = createProgram();
   try {
     await program.parseAsync(argv);

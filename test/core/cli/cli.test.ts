@@ -134,6 +134,21 @@ describe('seedscope reads', { timeout: 60_000 }, () => {
     expect(exported.metrics.find((series) => series.name === 'opt.nonFinite')!.values.slice(0, 2)).toEqual(['-Infinity', 'NaN']);
   });
 
+  it('exits quietly when the reader closes the pipe', async () => {
+    const folder = tempFolder();
+    const db = path.join(folder, 'cli.db');
+    const spec = tinySpec({ training: { steps: 400, batchSize: 4, logEvery: 1, validationSize: 8 } });
+    await runCliProcess(['run', writeSpec(folder, spec), '--db', db, '--workers', '2', '--no-analysis'], { ...fakeEnv, FAKE_STEP_MS: '0' });
+
+    // Closing the read end after the first chunk leaves most of the CSV unwritten, as `| head -1` does.
+    const cli = startCli(['export', '1', '--format', 'csv', '--db', db]);
+    cli.child.stdout!.once('data', () => cli.child.stdout!.destroy());
+    const result = await cli.done;
+
+    expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(result.code).toBe(0);
+  });
+
   it('reports an unknown experiment with exit 2', async () => {
     const folder = tempFolder();
     const result = await runCliProcess(['show', '42', '--db', path.join(folder, 'cli.db')]);
