@@ -55,6 +55,7 @@ export interface CheckpointPayload {
 
 export interface RunSummary {
   steps: number;
+  /** Mean training loss over the last log interval: the `trainLoss` metric at the final step. */
   finalTrainLoss: number;
   finalValidationLoss: number;
   /** KL(p*‖p_θ) on the probe set, for tasks with a known distribution. */

@@ -223,6 +223,8 @@ class RunLoop {
 
     const interval = this.interval;
     const trainLoss = interval.lossSum / interval.steps;
+    // The summary reports the same interval mean as the trainLoss metric, not the last batch's loss.
+    this.lastTrainLoss = trainLoss;
     const wallSeconds = (performance.now() - interval.startedAt) / 1000;
     const tokensPerSecond = (interval.steps * training.batchSize * this.task.sequenceLength) / wallSeconds;
     const stepMs = interval.stepMsSum / interval.steps;

@@ -147,6 +147,8 @@ describe('train', { timeout: 30_000 }, () => {
     expect(outcome.kind).toBe('done');
     if (outcome.kind !== 'done') return;
     expect(outcome.summary.finalTrueKl).toBeGreaterThan(0);
+    expect(outcome.summary.finalTrainLoss).toBe(metricValues(metrics, 'trainLoss').at(-1));
+    expect(outcome.summary.finalValidationLoss).toBe(metricValues(metrics, 'validationLoss').at(-1));
   });
 
   it('logs the optimizer description once', async () => {
