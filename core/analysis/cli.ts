@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { CliError, EXIT, openService, parseId } from '../cli/context';
 import { registerExporter } from '../cli/commands/read';
 import { exportPairs } from './export';
-import { analyseExperiment } from './orchestrate';
+import { analyseExperiment, describeStoredPairs } from './orchestrate';
 import { startAnalysisWorker } from './worker-executor';
 
 export function registerAnalysisCommands(program: Command): void {
@@ -39,7 +39,7 @@ export function registerAnalysisCommands(program: Command): void {
             onProgress: (progress) => process.stderr.write(`analysis ${progress.done}/${progress.total} ${progress.message}\n`),
           });
           for (const warning of summary.warnings) process.stderr.write(`warning: ${warning}\n`);
-          process.stdout.write(`experiment ${id}: ${summary.pairsComputed} pairs computed at ${summary.steps.length} steps\n`);
+          process.stdout.write(`experiment ${id}: ${describeStoredPairs(service.store.db, id, summary.pairsComputed)}\n`);
         } finally {
           await worker.stop();
         }

@@ -16,6 +16,7 @@ import {
   readArtifacts,
   readCheckpointBlobs,
   readPairValues,
+  storedPairCounts,
   storedPairs,
   writeStepResults,
   type AnalysableRun,
@@ -97,8 +98,18 @@ export async function analyseExperiment(
     if (embeddingWarning !== null) summary.warnings.push(embeddingWarning);
   }
 
-  report(`analysis up to date: ${summary.pairsComputed} pairs at ${summary.steps.length} steps`);
+  report(describeStoredPairs(db, experimentId, summary.pairsComputed));
   return summary;
+}
+
+/** Says what the experiment holds after a pass, e.g. `analysis up to date: 28 pairs at each of 4 steps (6 computed now)`. */
+export function describeStoredPairs(db: Database.Database, experimentId: number, computedNow: number): string {
+  const counts = [...storedPairCounts(db, experimentId, COMPLETION_METRIC).values()];
+  const computed = `${computedNow} computed now`;
+  if (counts.length === 0) return `analysis up to date: no pairs yet, because fewer than two runs have finished (${computed})`;
+  const total = counts.reduce((sum, count) => sum + count, 0);
+  const stored = counts.every((count) => count === counts[0]) ? `${counts[0]} pairs at each of ${counts.length} steps` : `${total} pairs over ${counts.length} steps`;
+  return `analysis up to date: ${stored} (${computed})`;
 }
 
 interface StepPlan {

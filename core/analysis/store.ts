@@ -65,6 +65,14 @@ export function storedPairs(db: Database.Database, experimentId: number, step: n
 }
 
 /** Writes one step's results in a single transaction, replacing earlier values of the same keys. */
+/** Pairs stored per checkpoint step, counted by a metric that every computed pair has. */
+export function storedPairCounts(db: Database.Database, experimentId: number, metric: string): Map<number, number> {
+  const rows = db
+    .prepare(`SELECT step, COUNT(*) AS pairs FROM pair_metrics WHERE experiment_id = ? AND metric = ? GROUP BY step ORDER BY step`)
+    .all(experimentId, metric) as Array<{ step: number; pairs: number }>;
+  return new Map(rows.map((row) => [row.step, row.pairs]));
+}
+
 export function writeStepResults(
   db: Database.Database,
   experimentId: number,

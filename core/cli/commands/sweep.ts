@@ -199,7 +199,7 @@ function reportAnalysisProgress(service: Service, experimentId: number): { start
   };
   const unsubscribe = service.subscribe((event) => {
     if (event.type !== 'analysisProgress' || event.experimentId !== experimentId) return;
-    latest = event.total > 0 ? `${event.message} (${event.done}/${event.total} pairs)` : event.message;
+    latest = event.message;
     if (Date.now() - printedAt >= 2000) print();
   });
   return {

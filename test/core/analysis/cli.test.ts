@@ -65,7 +65,10 @@ describe('seedscope analyze', () => {
   it('computes pairs that export returns', async () => {
     const experimentId = seedDatabase(3, 3);
     const output = await runCommand(['analyze', String(experimentId), '--path-points', '3']);
-    expect(output).toContain(`experiment ${experimentId}: 6 pairs computed at 2 steps`);
+    expect(output).toContain(`experiment ${experimentId}: analysis up to date: 3 pairs at each of 2 steps (6 computed now)`);
+
+    const again = await runCommand(['analyze', String(experimentId), '--path-points', '3']);
+    expect(again).toContain(`experiment ${experimentId}: analysis up to date: 3 pairs at each of 2 steps (0 computed now)`);
 
     const exported = JSON.parse(await runCommand(['export', String(experimentId), '--what', 'pairs', '--format', 'json'])) as Array<{ step: number; metric: string }>;
     for (const step of STEPS) {
