@@ -263,7 +263,8 @@ export type SpecResult = { ok: true; spec: SweepSpec } | { ok: false; issues: Sp
 export function parseSweepSpec(input: unknown): SpecResult {
   const parsed = sweepSpecSchema.safeParse(input);
   if (!parsed.success) {
-    return { ok: false, issues: parsed.error.issues.map((issue) => describeIssue(issue, input)) };
+    const issues = parsed.error.issues.map((issue) => describeIssue(issue, input));
+    return { ok: false, issues: [...issues, ...checkRawCrossFieldRules(input, issues)] };
   }
 
   const crossIssues = checkCrossFieldRules(parsed.data);
@@ -284,7 +285,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): SpecIssue {
   if (issue.code === 'too_small' || issue.code === 'too_big') {
     message = `${issue.message} (received ${shown})`;
   } else if (issue.code === 'invalid_type') {
-    message = `${issue.message} (received ${shown})`;
+    // Zod names the received type; the value itself is the more useful part.
+    message = `${issue.message.replace(/, received \w+$/, '')} (received ${shown})`;
   } else if (issue.code === 'unrecognized_keys') {
     message = `unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}; remove them or check the spelling`;
   } else if (issue.code === 'invalid_union' || issue.code === 'invalid_value') {
@@ -302,22 +304,47 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
   return current;
 }
 
+/**
+ * Runs the rules that relate two fields on input that failed the schema, so
+ * the user sees them in the same round as the other issues. A rule is checked
+ * only when both of its fields passed the schema (defaults fill absent fields).
+ */
+function checkRawCrossFieldRules(input: unknown, schemaIssues: SpecIssue[]): SpecIssue[] {
+  const failed = new Set(schemaIssues.map((issue) => issue.path));
+  const model = modelSchema.safeParse(valueAt(input, ['model']) ?? {});
+  const training = trainingSchema.safeParse(valueAt(input, ['training']) ?? {});
+  const checkpoints = checkpointsSchema.safeParse(valueAt(input, ['checkpoints']) ?? {});
+  const issues: SpecIssue[] = [];
+
+  if (model.success && !failed.has('model.dModel') && !failed.has('model.nHeads') && model.data.dModel % model.data.nHeads !== 0) {
+    issues.push(divisibilityIssue(model.data));
+  }
+  if (training.success && checkpoints.success) {
+    issues.push(...checkpointStepIssues(checkpoints.data.steps ?? [], training.data.steps));
+  }
+  return issues;
+}
+
+function divisibilityIssue(model: ModelConfig): SpecIssue {
+  return {
+    path: 'model.nHeads',
+    message: `dModel (${model.dModel}) must be divisible by nHeads (${model.nHeads}); pick nHeads among the divisors of dModel`,
+  };
+}
+
+function checkpointStepIssues(steps: number[], lastStep: number): SpecIssue[] {
+  return steps
+    .filter((step) => step > lastStep)
+    .map((step) => ({
+      path: 'checkpoints.steps',
+      message: `checkpoint step ${step} is after the last training step ${lastStep}; use steps between 1 and ${lastStep}`,
+    }));
+}
+
 function checkCrossFieldRules(spec: SweepSpec): SpecIssue[] {
   const issues: SpecIssue[] = [];
-  if (spec.model.dModel % spec.model.nHeads !== 0) {
-    issues.push({
-      path: 'model.nHeads',
-      message: `dModel (${spec.model.dModel}) must be divisible by nHeads (${spec.model.nHeads}); pick nHeads among the divisors of dModel`,
-    });
-  }
-  for (const step of spec.checkpoints.steps ?? []) {
-    if (step > spec.training.steps) {
-      issues.push({
-        path: 'checkpoints.steps',
-        message: `checkpoint step ${step} is after the last training step ${spec.training.steps}; use steps between 1 and ${spec.training.steps}`,
-      });
-    }
-  }
+  if (spec.model.dModel % spec.model.nHeads !== 0) issues.push(divisibilityIssue(spec.model));
+  issues.push(...checkpointStepIssues(spec.checkpoints.steps ?? [], spec.training.steps));
   issues.push(...checkGridValues(spec));
   if (issues.length === 0 && Object.keys(spec.grid).length > 0) {
     for (const run of expandSweep(spec)) {

@@ -102,7 +102,7 @@ export async function analyseExperiment(
   return summary;
 }
 
-/** Says what the experiment holds after a pass, e.g. `analysis up to date: 28 pairs at each of 4 steps (6 computed now)`. */
+/** Describes the pairs stored for the experiment after a pass, e.g. `analysis up to date: 28 pairs at each of 4 steps (6 computed now)`. */
 export function describeStoredPairs(db: Database.Database, experimentId: number, computedNow: number): string {
   const counts = [...storedPairCounts(db, experimentId, COMPLETION_METRIC).values()];
   const computed = `${computedNow} computed now`;

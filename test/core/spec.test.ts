@@ -44,6 +44,31 @@ describe('parseSweepSpec', () => {
     expect(issue!.path).toBe('optimizers.1.name');
   });
 
+  it('reports two-field rules beside schema issues', () => {
+    const issues = issuesOf({
+      name: 'x',
+      optimizers: [{ kind: 'adam', lr: -1 }],
+      model: { dModel: 32, nHeads: 3 },
+      training: { steps: 100 },
+      checkpoints: { steps: [50, 999] },
+    });
+
+    expect(issues.map((issue) => issue.path)).toEqual(['optimizers.0.lr', 'model.nHeads', 'checkpoints.steps']);
+    expect(issues[2]!.message).toContain('checkpoint step 999 is after the last training step 100');
+  });
+
+  it('skips a two-field rule when one of its fields is invalid', () => {
+    const issues = issuesOf({ name: 'x', optimizers: [{ kind: 'adam' }], model: { dModel: 'wide', nHeads: 3 } });
+
+    expect(issues.map((issue) => issue.path)).toEqual(['model.dModel']);
+  });
+
+  it('names the received value of a wrong type once', () => {
+    const [issue] = issuesOf({ name: 'x', optimizers: [{ kind: 'adam', lr: '0.1' }] });
+
+    expect(issue!.message).toBe('Invalid input: expected number (received "0.1")');
+  });
+
   it('formats issues one per line', () => {
     expect(formatSpecIssues([{ path: 'a.b', message: 'bad' }, { path: '', message: 'worse' }])).toBe('a.b: bad\n(spec): worse');
   });

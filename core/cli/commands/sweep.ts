@@ -80,11 +80,14 @@ function readSpec(specPath: string): unknown {
     throw new CliError(`cannot read sweep spec ${specPath}: ${(error as NodeJS.ErrnoException).message}`, EXIT.invalid);
   }
 
+  if (text.trim() === '') throw new CliError(`sweep spec ${specPath} is empty; write a JSON object such as examples/quick.json`, EXIT.invalid);
   let input: unknown;
   try {
     input = JSON.parse(text);
   } catch (error) {
-    throw new CliError(`sweep spec ${specPath} is not valid JSON: ${(error as Error).message}`, EXIT.invalid);
+    // The parser quotes the input near the error, which may hold control bytes of a binary file.
+    const message = (error as Error).message.replace(/[\u0000-\u001f\u007f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    throw new CliError(`sweep spec ${specPath} is not valid JSON: ${message}`, EXIT.invalid);
   }
 
   const task = (input as { task?: { kind?: unknown; path?: unknown } } | null)?.task;
