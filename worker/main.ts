@@ -54,7 +54,6 @@ async function runTraining(message: Extract<ParentMessage, { type: 'train' }>): 
   try {
     const choice = await ensureBackend(config.backend);
     send(choice.note === undefined ? { type: 'started', seq, runId, backend: choice.backend } : { type: 'started', seq, runId, backend: choice.backend, backendNote: choice.note });
-    if (choice.note !== undefined) send({ type: 'log', seq, runId, level: 'warn', message: `backend=${choice.backend} note="${choice.note}"` });
 
     const outcome = await train(
       config,

@@ -335,7 +335,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     switch (message.type) {
       case 'started':
         this.store.markRunStarted(runId, message.backend);
-        this.store.appendRunLog(runId, 'info', `training on backend ${message.backend}${message.backendNote ? ` (${message.backendNote})` : ''}`);
+        // A note means the worker fell back from a backend; the run log shows it once, as a warning.
+        this.store.appendRunLog(runId, message.backendNote ? 'warn' : 'info', `training on backend ${message.backend}${message.backendNote ? ` (${message.backendNote})` : ''}`);
         return;
       case 'progress':
         this.writeHeartbeat(active);
