@@ -78,11 +78,12 @@ export function registerReadCommands(program: Command): void {
           `${run.step}/${run.totalSteps}`,
           formatNumber(run.finalTrainLoss),
           formatNumber(run.finalValidationLoss),
+          formatNumber(run.finalTrueKl),
           run.backend ?? '-',
           run.weightsSha256 ?? '-',
         ]);
         process.stdout.write(
-          `${formatTable(['run', 'optimizer', 'init', 'data', 'status', 'step', 'train loss', 'val loss', 'backend', 'weights SHA-256'], rows, colors)}\n`,
+          `${formatTable(['run', 'optimizer', 'init', 'data', 'status', 'step', 'train loss', 'val loss', 'true KL', 'backend', 'weights SHA-256'], rows, colors)}\n`,
         );
         const failed = detail.runs.filter((run) => run.error);
         for (const run of failed) process.stdout.write(`run ${run.id}: ${run.error}\n`);
