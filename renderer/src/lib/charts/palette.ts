@@ -26,6 +26,27 @@ export function colorFor(index: number): string {
   return SERIES_COLORS[index % SERIES_COLORS.length]!;
 }
 
+/** Colour of each optimizer label; one map serves every chart and table of an experiment. */
+export type OptimizerColors = ReadonlyMap<string, string>;
+
+/**
+ * Assigns series colours to optimizer labels: first the labels of `order`
+ * (the experiment's optimizers in spec order), then any other label of
+ * `present`, sorted. With `order` empty, the colours follow the sorted labels,
+ * so two charts of the same runs agree even without a shared map.
+ */
+export function assignOptimizerColors(order: readonly string[], present: Iterable<string> = []): Map<string, string> {
+  const labels = [...new Set(order)];
+  const known = new Set(labels);
+  const extra = [...new Set(present)].filter((label) => !known.has(label)).sort();
+  return new Map([...labels, ...extra].map((label, i) => [label, colorFor(i)]));
+}
+
+/** Returns the colour of `optimizer`, or a colour after the assigned ones when the map lacks it. */
+export function optimizerColor(colors: OptimizerColors, optimizer: string): string {
+  return colors.get(optimizer) ?? colorFor(colors.size);
+}
+
 /** Axis styling for a value axis in the given theme. */
 export function valueAxis(theme: Theme, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const colors = themeColors(theme);
