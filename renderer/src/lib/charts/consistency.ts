@@ -7,6 +7,7 @@
 import type { RunInfo } from '../../../../core/api';
 import type { PairPoint } from './distances';
 import { finiteValues, median, quantile } from './stats';
+import { formatValue } from './text';
 
 export interface Spread {
   median: number;
@@ -52,4 +53,13 @@ export function computeConsistency(runs: readonly Pick<RunInfo, 'id' | 'optimize
 
   const key = (row: ConsistencyRow) => (Number.isFinite(row.functionDistance.median) ? row.functionDistance.median : Infinity);
   return rows.sort((a, b) => key(a) - key(b) || a.optimizer.localeCompare(b.optimizer));
+}
+
+/**
+ * Returns the interquartile range as `q25 – q75`, or `—` for fewer than two
+ * values, where quartiles would only repeat the median.
+ */
+export function interquartileText(spread: Spread): string {
+  if (spread.count < 2) return '—';
+  return `${formatValue(spread.q25)} – ${formatValue(spread.q75)}`;
 }

@@ -5,7 +5,8 @@
  * training steps. Pure functions of their input; no DOM.
  */
 import type { PairMetricTable } from '../../../../core/api';
-import { baseOption, colorFor, themeColors, valueAxis, type Theme } from './palette';
+import { metricLabelWithUnit } from './metric-names';
+import { assignOptimizerColors, baseOption, colorFor, optimizerColor, themeColors, valueAxis, type OptimizerColors, type Theme } from './palette';
 import { median } from './stats';
 import { escapeHtml, formatValue } from './text';
 
@@ -49,10 +50,18 @@ export function joinPairs(weight: PairMetricTable, fn: PairMetricTable, runs: re
 export interface ScatterInput {
   points: PairPoint[];
   runs: RunDescriptor[];
+  /** Stored metric names, e.g. `alignedL2` and `symmetricKl`. The axes show their display names. */
   weightMetric: string;
   functionMetric: string;
   step: number;
   theme: Theme;
+  /** Colours of the optimizers; by default assigned from the sorted labels of `runs`. */
+  colors?: OptimizerColors;
+}
+
+/** Returns `colors`, or the default assignment over the sorted optimizer labels of `runs`. */
+export function colorsOrDefault(colors: OptimizerColors | undefined, runs: readonly RunDescriptor[]): OptimizerColors {
+  return colors ?? assignOptimizerColors([], runs.map((run) => run.optimizer));
 }
 
 /** Points whose weight or function distance is NaN or ±Infinity; they cannot be placed and are listed instead. */
@@ -78,7 +87,12 @@ export function buildWeightVsKlOption(input: ScatterInput): Record<string, unkno
 
   const ordered = [...groups].sort(([a, pa], [b, pb]) => Number(pb[0]!.sameOptimizer) - Number(pa[0]!.sameOptimizer) || a.localeCompare(b));
   const total = input.points.length;
-  const series = ordered.map(([group, points], i) => ({
+  const optimizerOf = new Map(input.runs.map((run) => [run.id, run.optimizer]));
+  const colors = colorsOrDefault(input.colors, input.runs);
+  // A same-optimizer group takes its optimizer's colour; cross groups take the colours after the optimizers'.
+  let crossGroups = 0;
+  const colorOfGroup = (points: PairPoint[]) => (points[0]!.sameOptimizer ? optimizerColor(colors, optimizerOf.get(points[0]!.runA) ?? '?') : colorFor(colors.size + crossGroups++));
+  const series = ordered.map(([group, points]) => ({
     id: `pairs-${group}`,
     name: group,
     type: 'scatter',
@@ -87,7 +101,7 @@ export function buildWeightVsKlOption(input: ScatterInput): Record<string, unkno
     large: true,
     largeThreshold: 2000,
     progressive: 5000,
-    itemStyle: { color: colorFor(i), opacity: total > 2000 ? 0.5 : 0.8 },
+    itemStyle: { color: colorOfGroup(points), opacity: total > 2000 ? 0.5 : 0.8 },
     emphasis: { focus: 'series' },
     data: points.map((point) => [point.weight, point.function, point.runA, point.runB]),
   }));
@@ -103,14 +117,14 @@ export function buildWeightVsKlOption(input: ScatterInput): Record<string, unkno
         const [x, y, runA, runB] = param.value;
         return [
           `${escapeHtml(labelOf.get(runA) ?? `#${runA}`)}<br>${escapeHtml(labelOf.get(runB) ?? `#${runB}`)}`,
-          `${escapeHtml(input.weightMetric)}: ${formatValue(x)}`,
-          `${escapeHtml(input.functionMetric)}: ${formatValue(y)}`,
+          `${escapeHtml(metricLabelWithUnit(input.weightMetric))}: ${formatValue(x)}`,
+          `${escapeHtml(metricLabelWithUnit(input.functionMetric))}: ${formatValue(y)}`,
           `<span style="opacity:.7">${escapeHtml(param.seriesName)}; click to open the pair</span>`,
         ].join('<br>');
       },
     },
-    xAxis: valueAxis(input.theme, `weight distance (${input.weightMetric})`),
-    yAxis: valueAxis(input.theme, `function distance (${input.functionMetric})`, { nameGap: 52 }),
+    xAxis: valueAxis(input.theme, `weight distance: ${metricLabelWithUnit(input.weightMetric)}`),
+    yAxis: valueAxis(input.theme, `function distance: ${metricLabelWithUnit(input.functionMetric)}`, { nameGap: 52 }),
     dataZoom: [
       { type: 'inside', xAxisIndex: 0, filterMode: 'none' },
       { type: 'inside', yAxisIndex: 0, filterMode: 'none' },
@@ -220,17 +234,19 @@ export interface MdsInput {
   runs: RunDescriptor[];
   title: string;
   theme: Theme;
+  colors?: OptimizerColors;
 }
 
 /** Builds a 2-D MDS map of the runs in one space, one series per optimizer. */
 export function buildMdsOption(input: MdsInput): Record<string, unknown> {
   const runOf = new Map(input.runs.map((run) => [run.id, run]));
   const optimizers = [...new Set(input.runs.map((run) => run.optimizer))];
-  const series = optimizers.map((optimizer, i) => ({
+  const optimizerColors = colorsOrDefault(input.colors, input.runs);
+  const series = optimizers.map((optimizer) => ({
     name: optimizer,
     type: 'scatter',
     symbolSize: 9,
-    itemStyle: { color: colorFor(i) },
+    itemStyle: { color: optimizerColor(optimizerColors, optimizer) },
     data: input.points
       .filter((point) => runOf.get(point.runId)?.optimizer === optimizer && Number.isFinite(point.x) && Number.isFinite(point.y))
       .map((point) => [point.x, point.y, point.runId]),
@@ -258,18 +274,29 @@ export interface StepTables {
   fn: PairMetricTable;
 }
 
+export interface OverStepsInput {
+  tables: StepTables[];
+  runs: RunDescriptor[];
+  weightMetric: string;
+  functionMetric: string;
+  theme: Theme;
+  colors?: OptimizerColors;
+}
+
 /**
  * Median within-optimizer distance at each checkpoint step, one line per
  * optimizer for the function metric (solid, left axis) and the weight metric
- * (dashed, right axis).
+ * (dashed, right axis). Checkpoint steps are log-spaced, so the step axis is
+ * logarithmic and steps below 1 are left out. Both distance axes start at 0.
  */
-export function buildDistanceOverStepsOption(input: { tables: StepTables[]; runs: RunDescriptor[]; weightMetric: string; functionMetric: string; theme: Theme }): Record<string, unknown> {
+export function buildDistanceOverStepsOption(input: OverStepsInput): Record<string, unknown> {
   const optimizers = [...new Set(input.runs.map((run) => run.optimizer))];
-  const tables = [...input.tables].sort((a, b) => a.step - b.step);
+  const colors = colorsOrDefault(input.colors, input.runs);
+  const tables = input.tables.filter((table) => table.step >= 1).sort((a, b) => a.step - b.step);
   const series: Array<Record<string, unknown>> = [];
 
-  optimizers.forEach((optimizer, i) => {
-    const color = colorFor(i);
+  optimizers.forEach((optimizer) => {
+    const color = optimizerColor(colors, optimizer);
     const functionLine: Array<[number, number | null]> = [];
     const weightLine: Array<[number, number | null]> = [];
     for (const { step, weight, fn } of tables) {
@@ -289,10 +316,10 @@ export function buildDistanceOverStepsOption(input: { tables: StepTables[]; runs
     ...baseOption(input.theme),
     grid: { left: 72, right: 72, top: 40, bottom: 56 },
     tooltip: { ...(baseOption(input.theme).tooltip as object), trigger: 'axis', valueFormatter: (value: number) => formatValue(value) },
-    xAxis: { ...valueAxis(input.theme, 'checkpoint step'), scale: false },
+    xAxis: { ...valueAxis(input.theme, 'checkpoint step (log scale)'), type: 'log', logBase: 10, scale: false, min: 'dataMin', max: 'dataMax' },
     yAxis: [
-      valueAxis(input.theme, `median ${input.functionMetric} (solid)`, { nameGap: 52 }),
-      valueAxis(input.theme, `median ${input.weightMetric} (dashed)`, { nameGap: 52, splitLine: { show: false } }),
+      valueAxis(input.theme, `median ${metricLabelWithUnit(input.functionMetric)}, solid`, { nameGap: 52, scale: false, min: 0 }),
+      valueAxis(input.theme, `median ${metricLabelWithUnit(input.weightMetric)}, dashed`, { nameGap: 52, scale: false, min: 0, splitLine: { show: false } }),
     ],
     series,
   };

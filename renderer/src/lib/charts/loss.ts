@@ -1,11 +1,13 @@
 /**
- * Loss curves grouped by optimizer: each group's mean of the smoothed runs
- * with a ±1 standard deviation band, and every run's raw series drawn faintly
- * underneath. NaN and ±Infinity become gaps in the lines (ECharts draws no
+ * Run metric curves grouped by optimizer: each group's mean of the smoothed
+ * runs with a ±1 standard deviation band on top, and every run's raw series
+ * drawn faintly underneath. Smoothing is the debiased exponential moving
+ * average of `smoothSeries`, so at weight 0 the mean is the plain mean of the runs. NaN and ±Infinity become gaps in the lines (ECharts draws no
  * segment through null) and each stretch of them gets a dashed vertical mark,
  * so they are visible but never set the axis range.
  */
-import { baseOption, colorFor, NON_FINITE_COLOR, themeColors, valueAxis, type Theme } from './palette';
+import { metricLabel, metricLabelWithUnit } from './metric-names';
+import { assignOptimizerColors, baseOption, NON_FINITE_COLOR, optimizerColor, themeColors, valueAxis, type OptimizerColors, type Theme } from './palette';
 import { smoothSeries } from './smoothing';
 import { mean, nonFiniteLabel, standardDeviation } from './stats';
 import { escapeHtml } from './text';
@@ -76,6 +78,14 @@ export interface LossChartInput {
   /** EMA weight in [0, 1). */
   smoothing: number;
   theme: Theme;
+  /** Colours of the optimizers; by default assigned from the sorted optimizer labels of `curves`. */
+  colors?: OptimizerColors;
+}
+
+/** Returns the chart's subtitle, e.g. `bold: mean ± sd of runs (smoothed, weight 0.6); faint: raw runs`. */
+export function smoothingNote(smoothing: number): string {
+  const smoothed = smoothing > 0 ? `smoothed, weight ${Number(smoothing.toFixed(2))}` : 'not smoothed';
+  return `bold: mean ± sd of runs (${smoothed}); faint: raw runs`;
 }
 
 function finiteOrNull(value: number): number | null {
@@ -84,7 +94,8 @@ function finiteOrNull(value: number): number | null {
 
 export function buildLossCurvesOption(input: LossChartInput): Record<string, unknown> {
   const bands = summariseByOptimizer(input.curves, input.smoothing);
-  const colorOf = new Map(bands.map((band, i) => [band.optimizer, colorFor(i)]));
+  const optimizerColors = input.colors ?? assignOptimizerColors([], input.curves.map((curve) => curve.optimizer));
+  const colorOf = new Map(bands.map((band) => [band.optimizer, optimizerColor(optimizerColors, band.optimizer)]));
   const series: Array<Record<string, unknown>> = [];
 
   for (const curve of input.curves) {
@@ -129,14 +140,15 @@ export function buildLossCurvesOption(input: LossChartInput): Record<string, unk
   const colors = themeColors(input.theme);
   return {
     ...baseOption(input.theme),
-    grid: { left: 64, right: 24, top: 40, bottom: 56 },
+    title: { text: smoothingNote(input.smoothing), left: 'center', top: 22, textStyle: { color: colors.mutedText, fontSize: 11, fontWeight: 'normal' } },
+    grid: { left: 64, right: 24, top: 52, bottom: 56 },
     tooltip: {
       ...(baseOption(input.theme).tooltip as object),
       trigger: 'axis',
       formatter: (params: Array<{ seriesId: string; seriesName: string; value: number[]; marker: string }>) => formatMeanTooltip(params, input.metric),
     },
     xAxis: { ...valueAxis(input.theme, 'step'), scale: false, min: 'dataMin', max: 'dataMax' },
-    yAxis: valueAxis(input.theme, `${input.metric} (smoothed mean ± sd)`, { nameGap: 48 }),
+    yAxis: valueAxis(input.theme, metricLabelWithUnit(input.metric), { nameGap: 48 }),
     dataZoom: [{ type: 'inside', xAxisIndex: 0 }],
     series,
     textStyle: { color: colors.text },
@@ -153,5 +165,5 @@ function formatMeanTooltip(params: Array<{ seriesId: string; seriesName: string;
     const missing = finiteRuns < runCount ? ` (${runCount - finiteRuns} of ${runCount} runs non-finite or absent)` : '';
     return `${param.marker}${escapeHtml(param.seriesName)}: ${shown}${missing}`;
   });
-  return [`${metric} at step ${step}`, ...lines].join('<br>');
+  return [`${escapeHtml(metricLabel(metric))} at step ${step}`, ...lines].join('<br>');
 }

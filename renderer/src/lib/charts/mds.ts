@@ -5,6 +5,7 @@
  * coordinate rows follow `runIds`. A payload without `groups` is read as one group.
  */
 import type { MdsPoint } from './distances';
+import { metricLabelWithUnit } from './metric-names';
 import { formatValue } from './text';
 
 export interface MdsMap {
@@ -54,8 +55,8 @@ function parseGroup(group: MdsGroup, subject: string, titleSuffix: string): MdsM
       points.push({ runId: runIds[i]!, x: Number(row[0]), y: Number(row[1] ?? 0) });
     });
     const explained = typeof value.explained === 'number' ? `, ${formatValue(value.explained * 100)}% of variance` : '';
-    const metric = typeof value.metric === 'string' ? ` (${value.metric}${explained})` : '';
-    maps.push({ subject: `${subject}-${space}`, title: `MDS, ${SPACE_TITLES[space] ?? space}${metric}${titleSuffix}`, points });
+    const metric = typeof value.metric === 'string' ? `: ${metricLabelWithUnit(value.metric)}${explained}` : '';
+    maps.push({ subject: `${subject}-${space}`, title: `MDS, ${SPACE_TITLES[space] ?? space}${titleSuffix}${metric}`, points });
   }
   return maps;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeConsistency, spreadOf } from '../../../../renderer/src/lib/charts/consistency';
+import { computeConsistency, interquartileText, spreadOf } from '../../../../renderer/src/lib/charts/consistency';
 import { joinPairs } from '../../../../renderer/src/lib/charts/distances';
 import { makeRuns, makeTable } from './builders';
 
@@ -42,5 +42,19 @@ describe('computeConsistency', () => {
     expect(rows[0]!.pairs).toBe(0);
     expect(rows[0]!.functionDistance.median).toBeNaN();
     expect(rows[0]!.finalValidationLoss.nonFinite).toBe(1);
+  });
+});
+
+describe('interquartileText', () => {
+  it('shows the quartiles of two or more values', () => {
+    expect(interquartileText(spreadOf([1, 2, 3, 4, 5]))).toBe('2 – 4');
+  });
+
+  it('shows a dash for one value', () => {
+    expect(interquartileText(spreadOf([0.07574]))).toBe('—');
+  });
+
+  it('shows a dash for no finite value', () => {
+    expect(interquartileText(spreadOf([Number.NaN]))).toBe('—');
   });
 });

@@ -152,4 +152,32 @@ describe('buildDistanceOverStepsOption', () => {
       [20, 80],
     ]);
   });
+
+  it('uses a log step axis and distance axes from 0', () => {
+    const runs = makeRuns(['adam'], 2);
+    const tables = [0, 1, 10, 100].map((step) => ({ step, weight: makeTable(runs, 'alignedL2', step, () => 8 + step), fn: makeTable(runs, 'fisherRao', step, () => 1) }));
+
+    const option = buildDistanceOverStepsOption({ tables, runs, weightMetric: 'alignedL2', functionMetric: 'fisherRao', theme: 'light' });
+    const series = option.series as Series[];
+    const yAxes = option.yAxis as Array<{ name: string; min: number; scale: boolean }>;
+
+    expect((option.xAxis as { type: string }).type).toBe('log');
+    expect(series[0]!.data.map((point) => point[0])).toEqual([1, 10, 100]);
+    expect(yAxes.map((axis) => axis.min)).toEqual([0, 0]);
+    expect(yAxes.map((axis) => axis.scale)).toEqual([false, false]);
+    expect(yAxes.map((axis) => axis.name)).toEqual(['median Fisher–Rao (rad), solid', 'median aligned L2, dashed']);
+  });
 });
+
+describe('buildWeightVsKlOption axes', () => {
+  it('names both axes with display names and units', () => {
+    const runs = makeRuns(['adam'], 2);
+    const points = joinPairs(makeTable(runs, 'alignedL2', 5, () => 1), makeTable(runs, 'jensenShannon', 5, () => 2), runs);
+
+    const option = buildWeightVsKlOption({ points, runs, weightMetric: 'alignedL2', functionMetric: 'jensenShannon', step: 5, theme: 'light' });
+
+    expect((option.xAxis as { name: string }).name).toBe('weight distance: aligned L2');
+    expect((option.yAxis as { name: string }).name).toBe('function distance: Jensen–Shannon (nats)');
+  });
+});
+

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildLossCurvesOption, nonFiniteStretches, summariseByOptimizer, type RunCurve } from '../../../../renderer/src/lib/charts/loss';
+import { buildLossCurvesOption, nonFiniteStretches, smoothingNote, summariseByOptimizer, type RunCurve } from '../../../../renderer/src/lib/charts/loss';
 
 function curve(runId: number, optimizer: string, values: number[]): RunCurve {
   return { runId, optimizer, label: `#${runId} ${optimizer}`, steps: values.map((_, i) => (i + 1) * 10), values };
@@ -61,4 +61,36 @@ describe('buildLossCurvesOption', () => {
     expect(byId('band-low-adam').data[0]![1]).toBeCloseTo(2 - Math.SQRT2, 12);
     expect(byId('band-width-adam').data[0]![1]).toBeCloseTo(2 * Math.SQRT2, 12);
   });
+
+  it('draws the plain mean of the runs at smoothing 0', () => {
+    const runs = [curve(1, 'adam', [4, 1, 3, 0.5]), curve(2, 'adam', [2, 5, 1, 1.5]), curve(3, 'adam', [3, 0, 2, 1])];
+    const option = buildLossCurvesOption({ curves: runs, metric: 'trainLoss', smoothing: 0, theme: 'light' });
+    const mean = (option.series as Series[]).find((each) => each.id === 'mean-adam')!;
+
+    runs[0]!.values.forEach((_, i) => {
+      const plain = runs.reduce((sum, run) => sum + run.values[i]!, 0) / runs.length;
+      expect(mean.data[i]![1]).toBeCloseTo(plain, 12);
+    });
+  });
+
+  it('starts the smoothed mean at the raw mean', () => {
+    const runs = [curve(1, 'sgd', [4, 1, 1]), curve(2, 'sgd', [2, 1, 1])];
+    const option = buildLossCurvesOption({ curves: runs, metric: 'trainLoss', smoothing: 0.6, theme: 'light' });
+    const mean = (option.series as Series[]).find((each) => each.id === 'mean-sgd')!;
+
+    // Debiased: the first point is the raw mean 3, not 0.4 · 3 pulled towards 0.
+    expect(mean.data[0]![1]).toBeCloseTo(3, 12);
+    // Step 2: (0.6 · 0.4 · 3 + 0.4 · 1) / (1 − 0.36) = 1.75.
+    expect(mean.data[1]![1]).toBeCloseTo(1.75, 12);
+  });
+
+  it('labels the axis with display name, unit and smoothing', () => {
+    const option = buildLossCurvesOption({ curves: [curve(1, 'adam', [1, 2])], metric: 'validationLoss', smoothing: 0.6, theme: 'light' });
+
+    expect((option.yAxis as { name: string }).name).toBe('validation loss (nats)');
+    expect((option.title as { text: string }).text).toBe(smoothingNote(0.6));
+    expect(smoothingNote(0.6)).toContain('(smoothed, weight 0.6)');
+    expect(smoothingNote(0)).toContain('(not smoothed)');
+  });
 });
+

@@ -17,7 +17,7 @@ describe('parseMdsArtifacts', () => {
       },
     ]);
 
-    expect(maps.map((map) => map.title)).toEqual(['MDS, function space (fisherRao, 50% of variance)', 'MDS, weight space (l2)']);
+    expect(maps.map((map) => map.title)).toEqual(['MDS, function space: Fisher–Rao (rad), 50% of variance', 'MDS, weight space: L2']);
     expect(maps[0]!.points).toEqual([
       { runId: 5, x: 1, y: 2 },
       { runId: 9, x: 3, y: 4 },
@@ -40,9 +40,9 @@ describe('parseMdsArtifacts', () => {
     ]);
 
     expect(maps.map((map) => map.title)).toEqual([
-      'MDS, weight space (l2, 100% of variance), group 1',
-      'MDS, weight space (l2, 100% of variance), group 2',
-      'MDS, function space (l2, 100% of variance), group 2',
+      'MDS, weight space, group 1: L2, 100% of variance',
+      'MDS, weight space, group 2: L2, 100% of variance',
+      'MDS, function space, group 2: L2, 100% of variance',
     ]);
     expect(maps.map((map) => map.points[0])).toEqual([
       { runId: 1, x: 1, y: 0 },
