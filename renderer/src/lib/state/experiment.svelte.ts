@@ -4,7 +4,9 @@
  * for the Distances and Consistency screens.
  */
 import type { ApiEvent, ExperimentDetail, MetricSeries, PairMetricTable, RunInfo } from '../../../../core/api';
+import { optimizerLabel } from '../../../../core/spec';
 import type { RunDescriptor } from '../charts/distances';
+import { assignOptimizerColors, type OptimizerColors } from '../charts/palette';
 import { runLabel } from '../format';
 import type { AppState } from './app.svelte';
 
@@ -15,6 +17,10 @@ export class ExperimentState {
   detail = $state.raw<ExperimentDetail | null>(null);
   notFound = $state(false);
   metrics = $state.raw<MetricSeries[]>([]);
+  /** Names of every run metric stored for this experiment when the metrics were last loaded in full. */
+  metricNames = $state.raw<string[]>([]);
+  /** Run metric the loss chart shows; live reloads fetch it and `trainLoss`. */
+  shownMetric = $state('trainLoss');
   pairIndex = $state.raw<{ steps: number[]; metrics: string[] }>({ steps: [], metrics: [] });
   /** Tables by `step:metric`. */
   pairTables = $state.raw<Map<string, PairMetricTable>>(new Map());
@@ -56,20 +62,50 @@ export class ExperimentState {
     return next;
   });
 
+  private lastColors: OptimizerColors = new Map();
+
+  /**
+   * Colour of every optimizer label, assigned in the order of the spec's
+   * optimizers, so the loss chart, the Distances charts and the Consistency
+   * table agree. Unchanged labels return the same map.
+   */
+  readonly optimizerColors: OptimizerColors = $derived.by(() => {
+    const order = this.detail?.spec.optimizers.map(optimizerLabel) ?? [];
+    const next = assignOptimizerColors(order, this.runs.map((run) => run.optimizerLabel));
+    if (JSON.stringify([...next]) === JSON.stringify([...this.lastColors])) return this.lastColors;
+    this.lastColors = next;
+    return next;
+  });
+
   async load(): Promise<void> {
     try {
       const detail = await this.app.api.getExperiment(this.id);
+      const statusChanged = detail?.status !== this.detail?.status;
       this.notFound = detail === null;
       this.detail = detail;
-      await Promise.all([this.loadMetrics(), this.loadPairIndex()]);
+      // Every metric is loaded on the first load and when the status changes, so the loss chart's menu lists new names.
+      // NOTE: a full load sends every logged point of every run; with hundreds of long runs it is large.
+      await Promise.all([this.loadMetrics(statusChanged || this.metricNames.length === 0), this.loadPairIndex()]);
     } catch (error) {
       this.app.report(error);
     }
   }
 
-  async loadMetrics(): Promise<void> {
+  /**
+   * Loads run metrics: all of them with `everyMetric`, else only `trainLoss`
+   * (for the runs table) and the metric the chart shows, keeping the other
+   * series from the last full load.
+   */
+  async loadMetrics(everyMetric = false): Promise<void> {
     this.lastMetricsLoad = Date.now();
-    this.metrics = await this.app.api.getRunMetrics(this.id, ['trainLoss', 'validationLoss']);
+    if (everyMetric) {
+      this.metrics = await this.app.api.getRunMetrics(this.id);
+      this.metricNames = [...new Set(this.metrics.map((series) => series.name))];
+      return;
+    }
+    const names = [...new Set(['trainLoss', this.shownMetric])];
+    const loaded = await this.app.api.getRunMetrics(this.id, names);
+    this.metrics = [...this.metrics.filter((series) => !names.includes(series.name)), ...loaded];
   }
 
   /**
