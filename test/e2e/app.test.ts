@@ -96,8 +96,10 @@ describe('desktop app in Chromium', () => {
   it('launches a sweep and shows its distances', async () => {
     const page = await context!.newPage();
     const consoleErrors: string[] = [];
+    const svelteWarnings: string[] = [];
     page.on('console', (message) => {
       if (message.type() === 'error') consoleErrors.push(message.text());
+      if (message.type() === 'warning' && message.text().includes('svelte')) svelteWarnings.push(message.text());
     });
     page.on('pageerror', (error) => consoleErrors.push(error.message));
 
@@ -147,6 +149,10 @@ describe('desktop app in Chromium', () => {
     await page.waitForFunction(() => Number(document.querySelector('[data-chart$="trainLoss"]')?.getAttribute('data-points') ?? 0) > 0, undefined, { timeout: 90_000 });
     await screenshot(page, '03-experiment-runs');
 
+    // The metric menu offers every standard run metric by display name, not only the losses.
+    const metricOptions = await page.getByTestId('run-metric').locator('option').allTextContents();
+    expect(metricOptions).toEqual(expect.arrayContaining(['train loss', 'validation loss', 'true KL', 'gradient norm', 'learning rate']));
+
     await page.locator('[data-run-id]').first().getByRole('button', { name: 'Log' }).click();
     await page.getByTestId('run-log').waitFor();
     expect(await page.getByTestId('run-log').textContent()).not.toBe('');
@@ -167,6 +173,9 @@ describe('desktop app in Chromium', () => {
     const consistencyRows = page.getByTestId('consistency-table').locator('tbody tr');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="consistency-table"] tbody tr').length === 2 && !document.querySelector('[data-testid="consistency-table"] tbody')?.textContent?.includes('Loading'), undefined, { timeout: 90_000 });
     expect(await consistencyRows.count()).toBe(2);
+    // One pair per optimizer: no interquartile range to show, so the IQR cells hold a dash.
+    const functionIqr = await consistencyRows.evaluateAll((rows) => rows.map((row) => row.querySelectorAll('td')[4]?.textContent?.trim()));
+    expect(functionIqr).toEqual(['—', '—']);
     await screenshot(page, '05-consistency');
 
     const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV' }).click()]);
@@ -196,6 +205,12 @@ describe('desktop app in Chromium', () => {
     await page.getByText('first end-to-end sweep').waitFor();
     await screenshot(page, '07-experiments-dark');
 
+    // At 900 px the table scrolls inside its panel and the page itself does not get wider.
+    await page.setViewportSize({ width: 900, height: 900 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(900);
+    await page.getByRole('button', { name: 'Delete' }).scrollIntoViewIfNeeded();
+    await screenshot(page, '08-experiments-narrow');
+
     await page.getByLabel('Search experiments').fill('no such sweep');
     await page.getByText('No experiment matches the search.').waitFor();
     await page.getByLabel('Search experiments').fill('tiny');
@@ -209,5 +224,6 @@ describe('desktop app in Chromium', () => {
     await page.getByText('No experiments yet').waitFor();
 
     expect(consoleErrors).toEqual([]);
+    expect(svelteWarnings).toEqual([]);
   }, 420_000);
 });
