@@ -33,6 +33,8 @@ export interface StepAnalysisPayload {
 export interface StepAnalysisOptions {
   /** Points α = 0, 1/(n−1), …, 1 on each straight line between two runs; at least 2. */
   pathPoints: number;
+  /** Computes the loss along each line and the barrier metrics at this step; false leaves them out. */
+  lossPaths: boolean;
   /** Probe sequences are split into this many groups for the diagonal Fisher estimate. */
   fisherGroups: number;
   /** Seed of the labels sampled from the model for the Fisher estimate. */
@@ -42,7 +44,7 @@ export interface StepAnalysisOptions {
 // NOTE: the two loss paths per pair (raw and aligned) dominate the time of a step job; on the wasm
 // backend one 11-point path of the default model on 64 probe sequences took 0.8 to 2.3 s on a loaded
 // 2-core machine. By that estimate a 64-run sweep (2016 pairs) needs one to three hours per step.
-export const DEFAULT_STEP_OPTIONS: StepAnalysisOptions = { pathPoints: 11, fisherGroups: 16, fisherSeed: 0 };
+export const DEFAULT_STEP_OPTIONS: StepAnalysisOptions = { pathPoints: 11, lossPaths: true, fisherGroups: 16, fisherSeed: 0 };
 
 /** One pair value; `runA < runB`, and a directed metric names its direction (klAB = KL(a‖b)). */
 export interface PairValue {

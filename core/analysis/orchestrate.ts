@@ -41,7 +41,16 @@ export interface AnalyseOptions {
   recompute?: boolean;
   onProgress?: (progress: AnalysisProgress) => void;
   stepOptions?: Partial<StepAnalysisOptions>;
+  /**
+   * Checkpoint steps that get the loss paths and barrier metrics: `all`
+   * (the default), or `final`, only the runs' last step. The paths take most
+   * of the analysis time, so `final` suits large sweeps. Steps already
+   * analysed keep what they have until a recomputation.
+   */
+  barrierSteps?: BarrierSteps;
 }
+
+export type BarrierSteps = 'all' | 'final';
 
 export interface AnalysisSummary {
   steps: number[];
@@ -77,7 +86,8 @@ export async function analyseExperiment(
 
   for (const entry of plan) {
     report(`step ${entry.step}: ${entry.pairs.length} pairs of ${entry.runs.length} runs`);
-    const payload = buildPayload(db, experimentId, entry, stepOptions);
+    const lossPaths = options.barrierSteps !== 'final' || entry.step === entry.runs[0]!.config.training.steps;
+    const payload = buildPayload(db, experimentId, entry, { ...stepOptions, lossPaths });
     const before = summary.pairsComputed;
     const result = await execute(payload, (done) => {
       summary.pairsComputed = before + done;

@@ -6,7 +6,7 @@
  */
 import { createLogger } from '../log';
 import type { Service } from '../service';
-import { analyseExperiment, type StepExecutor } from './orchestrate';
+import { analyseExperiment, type BarrierSteps, type StepExecutor } from './orchestrate';
 import { startAnalysisWorker } from './worker-executor';
 
 const log = createLogger('analysis');
@@ -14,6 +14,8 @@ const log = createLogger('analysis');
 export interface AnalysisHookOptions {
   /** Starts the executor for one analysis; a forked analysis worker by default. */
   startExecutor?: () => Promise<{ execute: StepExecutor; stop: () => Promise<void> }>;
+  /** Steps that get loss paths and barriers; see `AnalyseOptions.barrierSteps`. */
+  barrierSteps?: BarrierSteps;
 }
 
 /**
@@ -29,6 +31,7 @@ export function attachAnalysis(service: Service, options: AnalysisHookOptions = 
     const executor = await startExecutor();
     try {
       await analyseExperiment(service.store.db, experimentId, executor.execute, {
+        barrierSteps: options.barrierSteps ?? 'all',
         onProgress: (progress) => service.publish({ type: 'analysisProgress', experimentId, done: progress.done, total: progress.total, message: progress.message }),
       });
     } finally {

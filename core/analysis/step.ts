@@ -54,8 +54,9 @@ export type PairProgress = (done: number, total: number) => void;
 /** Computes one step job; a pair whose alignment fails keeps its other values and gets NaN aligned values. */
 export function analyseStep(payload: StepAnalysisPayload, probe: ModelProbe, task: ProbeTask, onPair?: PairProgress): StepAnalysisResult {
   if (payload.runs.length === 0) throw new Error(`step job for step ${payload.step} has no runs`);
-  const { pathPoints } = payload.options;
-  if (!Number.isInteger(pathPoints) || pathPoints < 2) throw new Error(`pathPoints must be an integer of at least 2; received ${pathPoints}`);
+  const { pathPoints, lossPaths } = payload.options;
+  if (lossPaths && (!Number.isInteger(pathPoints) || pathPoints < 2)) throw new Error(`pathPoints must be an integer of at least 2; received ${pathPoints}`);
+  const alphas = lossPaths ? Array.from({ length: pathPoints }, (_, i) => i / (pathPoints - 1)) : null;
   const runs = new Map(payload.runs.map((run) => [run.runId, loadRun(run, task)]));
   const layout = layoutOf(runs.values().next().value!.parameters, payload.config.model.nHeads);
   const result: StepAnalysisResult = { experimentId: payload.experimentId, step: payload.step, pairValues: [], artifacts: [], warnings: [] };
@@ -64,7 +65,7 @@ export function analyseStep(payload: StepAnalysisPayload, probe: ModelProbe, tas
     const a = runs.get(runA);
     const b = runs.get(runB);
     if (a === undefined || b === undefined) throw new Error(`pair ${runA}:${runB} names a run that is not in the step job`);
-    comparePair(a, b, layout, probe, pathPoints, result);
+    comparePair(a, b, layout, probe, alphas, result);
     onPair?.(index + 1, payload.pairs.length);
   });
 
@@ -94,10 +95,10 @@ export function selectPositions(logProbs: ArrayLike<number>, vocab: number, posi
 
 type PushPairValue = (metric: string, value: number) => void;
 
-function comparePair(a: RunState, b: RunState, layout: TransformerLayout, probe: ModelProbe, pathPoints: number, result: StepAnalysisResult): void {
+/** Compares one pair; `alphas` null leaves out the loss paths and the barrier metrics. */
+function comparePair(a: RunState, b: RunState, layout: TransformerLayout, probe: ModelProbe, alphas: number[] | null, result: StepAnalysisResult): void {
   const push: PushPairValue = (metric, value) => result.pairValues.push({ runA: a.runId, runB: b.runId, metric, value });
   const subject = `${a.runId}:${b.runId}`;
-  const alphas = Array.from({ length: pathPoints }, (_, i) => i / (pathPoints - 1));
 
   const functionMetrics = compareDistributions(a.distribution, b.distribution);
   for (const name of FUNCTION_METRICS) push(name, functionMetrics[name]);
@@ -112,19 +113,19 @@ function comparePair(a: RunState, b: RunState, layout: TransformerLayout, probe:
   push('cosine', raw.model.cosine);
   push('fisherAB', fisherQuadratic(fisherOf(a, probe), a.parameters, b.parameters));
   push('fisherBA', fisherQuadratic(fisherOf(b, probe), b.parameters, a.parameters));
-  const rawPath = pathLosses(a, b, b.parameters, alphas, probe);
-  push('barrier', lossBarrier(alphas, rawPath));
+  const rawPath = alphas === null ? null : pathLosses(a, b, b.parameters, alphas, probe);
+  if (alphas !== null && rawPath !== null) push('barrier', lossBarrier(alphas, rawPath));
 
   const aligned = alignSafely(a, b, layout, result);
   let alignedValues: ReturnType<typeof compareAligned> | null = null;
   if (aligned === null) {
-    for (const metric of ALIGNED_METRICS) push(metric, Number.NaN);
+    for (const metric of ALIGNED_METRICS) if (alphas !== null || metric !== 'alignedBarrier') push(metric, Number.NaN);
   } else {
     alignedValues = compareAligned(a, b, aligned, layout, probe, alphas, push);
     result.artifacts.push({ kind: 'permutation', subject, payload: { permutation: aligned.permutation, similarityHistory: aligned.similarityHistory } });
   }
   result.artifacts.push({ kind: 'weightTensors', subject, payload: { raw: raw.tensors, aligned: alignedValues?.tensors ?? null } });
-  result.artifacts.push({ kind: 'lossPath', subject, payload: { alphas, raw: rawPath, aligned: alignedValues?.path ?? null } });
+  if (alphas !== null) result.artifacts.push({ kind: 'lossPath', subject, payload: { alphas, raw: rawPath, aligned: alignedValues?.path ?? null } });
 }
 
 const ALIGNED_METRICS = ['alignedL2', 'alignedRelativeL2', 'alignedCosine', 'alignedFisherAB', 'alignedFisherBA', 'alignedBarrier'];
@@ -136,7 +137,7 @@ function compareAligned(
   aligned: NonNullable<ReturnType<typeof alignSafely>>,
   layout: TransformerLayout,
   probe: ModelProbe,
-  alphas: number[],
+  alphas: number[] | null,
   push: PushPairValue,
 ) {
   const distances = weightDistances(a.parameters, aligned.parameters);
@@ -148,6 +149,7 @@ function compareAligned(
   push('alignedFisherAB', fisherQuadratic(fisherOf(a, probe), a.parameters, aligned.parameters));
   push('alignedFisherBA', fisherQuadratic(applyPermutation(fisherOf(b, probe), aligned.permutation, layout), aligned.parameters, a.parameters));
 
+  if (alphas === null) return { tensors: distances.tensors, path: null };
   const path = pathLosses(a, b, aligned.parameters, alphas, probe);
   push('alignedBarrier', lossBarrier(alphas, path));
   return { tensors: distances.tensors, path };

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ApiError, type RunInfo } from '../../api';
+import { barrierStepsOption } from '../../analysis/cli';
+import type { BarrierSteps } from '../../analysis/orchestrate';
 import { attachAnalysis } from '../../analysis/service-hook';
 import type { Service } from '../../service';
 import { formatSpecIssues, parseSweepSpec } from '../../spec';
@@ -16,6 +18,7 @@ interface WorkerOptions {
   workers?: number;
   /** False with `--no-analysis`. */
   analysis: boolean;
+  barrierSteps: BarrierSteps;
 }
 
 function parseWorkers(value: string): number {
@@ -38,6 +41,7 @@ export function registerSweepCommands(program: Command): void {
     .argument('<spec>', 'path to the sweep spec JSON file')
     .addOption(workersOption())
     .addOption(analysisOption())
+    .addOption(barrierStepsOption())
     .action(async (specPath: string, options: WorkerOptions, command: Command) => {
       process.exitCode = await runSweep(specPath, options, command);
     });
@@ -48,6 +52,7 @@ export function registerSweepCommands(program: Command): void {
     .argument('<experiment>', 'experiment id')
     .addOption(workersOption())
     .addOption(analysisOption())
+    .addOption(barrierStepsOption())
     .action(async (experiment: string, options: WorkerOptions, command: Command) => {
       process.exitCode = await resumeSweep(parseId(experiment, 'experiment id'), options, command);
     });
@@ -123,7 +128,7 @@ async function runSweep(specPath: string, options: WorkerOptions, command: Comma
   const runCount = service.store.listRuns(id).length;
   process.stdout.write(`experiment ${id}\n`);
   process.stdout.write(`${parsed.spec.name}: ${runCount} runs on ${Math.min(workers, runCount)} worker(s), database ${service.store.file}\n`);
-  return driveToEnd(service, id, command, options.analysis);
+  return driveToEnd(service, id, command, options);
 }
 
 async function resumeSweep(experimentId: number, options: WorkerOptions, command: Command): Promise<number> {
@@ -137,18 +142,19 @@ async function resumeSweep(experimentId: number, options: WorkerOptions, command
   const pending = service.store.listRuns(experimentId).filter((run) => run.status === 'queued' || run.status === 'running').length;
   process.stdout.write(`experiment ${experimentId}\n`);
   process.stdout.write(`${detail.name}: ${pending} run(s) to continue\n`);
-  return driveToEnd(service, experimentId, command, options.analysis);
+  return driveToEnd(service, experimentId, command, options);
 }
 
 /**
  * Shows progress until the scheduler has nothing left to do, then prints the
  * summary. SIGINT stops the workers and leaves the runs queued for `resume`.
  */
-async function driveToEnd(service: Service, experimentId: number, command: Command, analysis: boolean): Promise<number> {
+async function driveToEnd(service: Service, experimentId: number, command: Command, options: WorkerOptions): Promise<number> {
+  const { analysis } = options;
   const scheduler = service.scheduler!;
   const colors = colorsFor(process.stdout);
   const view = new ProgressView(scheduler, service.store, process.stdout, colors);
-  const detachAnalysis = analysis ? attachAnalysis(service) : async () => undefined;
+  const detachAnalysis = analysis ? attachAnalysis(service, { barrierSteps: options.barrierSteps }) : async () => undefined;
   const analysisReport = reportAnalysisProgress(service, experimentId);
 
   let interrupted = false;

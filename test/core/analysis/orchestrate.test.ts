@@ -65,6 +65,20 @@ describe('analyseExperiment', () => {
     expect(payload.groups[0]!.spaces.function.coordinates).toHaveLength(3);
   });
 
+  it('computes barriers only at the final step on request', async () => {
+    runIds().slice(0, 3).forEach((runId, index) => finishRun(runId, index));
+
+    await analyseExperiment(store.db, experimentId, inProcess, { barrierSteps: 'final' });
+
+    const rows = readPairValues(store.db, experimentId);
+    const stepsWith = (metric: string) => [...new Set(rows.filter((row) => row.metric === metric).map((row) => row.step))];
+    expect(stepsWith('barrier')).toEqual([4]);
+    expect(stepsWith('alignedBarrier')).toEqual([4]);
+    expect(stepsWith('klAB')).toEqual(STEPS);
+    expect(stepsWith('alignedL2')).toEqual(STEPS);
+    expect(readArtifacts(store.db, experimentId, 'lossPath').map((entry) => entry.step)).toEqual([4, 4, 4]);
+  });
+
   it('compares a new run only with the finished ones', async () => {
     const ids = runIds();
     ids.slice(0, 3).forEach((runId, index) => finishRun(runId, index));
