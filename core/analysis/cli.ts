@@ -6,7 +6,9 @@
 import { Option, type Command } from 'commander';
 import { CliError, EXIT, openService, parseId } from '../cli/context';
 import { registerExporter } from '../cli/commands/read';
+import { pairPositionMetrics } from './drill-down';
 import { exportPairs } from './export';
+import { FUNCTION_METRICS } from './function-space';
 import { analyseExperiment, describeStoredPairs, type BarrierSteps } from './orchestrate';
 import { startAnalysisWorker } from './worker-executor';
 
@@ -18,6 +20,42 @@ export function barrierStepsOption(): Option {
 }
 
 export function registerAnalysisCommands(program: Command): void {
+  program
+    .command('positions')
+    .description('per-position function distances of two runs at one checkpoint step (the pair metrics are their means)')
+    .argument('<experiment>', 'experiment id')
+    .argument('<runA>', 'run id')
+    .argument('<runB>', 'run id')
+    .requiredOption('--step <n>', 'checkpoint step')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
+    .action(async (experiment: string, runA: string, runB: string, options: { step: string; format: 'csv' | 'json' }, command: Command) => {
+      const id = parseId(experiment, 'experiment id');
+      const runs = [parseId(runA, 'run id'), parseId(runB, 'run id')] as const;
+      const step = parseId(options.step, 'step');
+      const service = openService(command);
+      try {
+        const detail = await service.getExperiment(id);
+        if (!detail) throw new CliError(`experiment ${id} not found`, EXIT.invalid);
+        for (const runId of runs) {
+          if (!detail.runs.some((run) => run.id === runId)) throw new CliError(`run ${runId} is not in experiment ${id}; see seedscope show ${id}`, EXIT.invalid);
+        }
+        if (!detail.checkpointSteps.includes(step)) {
+          throw new CliError(`step ${step} is not a checkpoint step of experiment ${id}; use one of ${detail.checkpointSteps.join(', ')}`, EXIT.invalid);
+        }
+
+        let positions;
+        try {
+          positions = pairPositionMetrics(service.store.db, runs[0], runs[1], step);
+        } catch (error) {
+          throw new CliError((error as Error).message, EXIT.failed);
+        }
+        process.stdout.write(formatPositions(positions.shape, positions.metrics, options.format));
+      } finally {
+        await service.close();
+      }
+    });
+
+
   registerExporter('pairs', async (service, experimentId, format, output) => {
     output.write(exportPairs(service.store.db, experimentId, format));
   });
@@ -56,4 +94,25 @@ export function registerAnalysisCommands(program: Command): void {
         await service.close();
       }
     });
+}
+
+/** One row per (sequence, position) with every function metric; JSON keeps NaN and ±Infinity as strings. */
+function formatPositions(shape: [number, number], metrics: ReturnType<typeof pairPositionMetrics>['metrics'], format: 'csv' | 'json'): string {
+  const [sequences, positions] = shape;
+  const rows: Array<Record<string, number>> = [];
+  for (let sequence = 0; sequence < sequences; sequence += 1) {
+    for (let position = 0; position < positions; position += 1) {
+      const index = sequence * positions + position;
+      const row: Record<string, number> = { sequence, position };
+      for (const metric of FUNCTION_METRICS) row[metric] = metrics[metric][index]!;
+      rows.push(row);
+    }
+  }
+
+  if (format === 'json') {
+    const encode = (value: number) => (Number.isFinite(value) ? value : String(value));
+    return `${JSON.stringify(rows.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, encode(value)]))))}\n`;
+  }
+  const header = ['sequence', 'position', ...FUNCTION_METRICS];
+  return `${[header.join(','), ...rows.map((row) => header.map((key) => String(row[key])).join(','))].join('\n')}\n`;
 }

@@ -78,6 +78,32 @@ describe('seedscope analyze', () => {
     }
   }, 60_000);
 
+  it('prints per-position values whose means are the pair metrics', async () => {
+    const experimentId = seedDatabase(2, 2);
+    await runCommand(['analyze', String(experimentId), '--path-points', '2']);
+    const pairs = JSON.parse(await runCommand(['export', String(experimentId), '--what', 'pairs', '--format', 'json'])) as Array<{
+      runA: number;
+      runB: number;
+      step: number;
+      metric: string;
+      value: number;
+    }>;
+    const stored = pairs.find((row) => row.step === STEPS[1] && row.metric === 'symmetricKl')!;
+
+    const csv = await runCommand(['positions', String(experimentId), String(stored.runA), String(stored.runB), '--step', String(STEPS[1])]);
+
+    const [header, ...lines] = csv.trim().split('\n');
+    const column = header!.split(',').indexOf('symmetricKl');
+    const values = lines.map((line) => Number(line.split(',')[column]));
+    expect(values.length).toBeGreaterThan(1);
+    expect(values.reduce((sum, value) => sum + value, 0) / values.length).toBeCloseTo(stored.value, 12);
+  }, 60_000);
+
+  it('rejects positions at a step that is not a checkpoint', async () => {
+    const experimentId = seedDatabase(2, 2);
+    await expect(runCommand(['positions', String(experimentId), '1', '2', '--step', '3'])).rejects.toThrow(/step 3 is not a checkpoint step/);
+  });
+
   it('rejects invalid path points', async () => {
     const experimentId = seedDatabase(2, 2);
     await expect(runCommand(['analyze', String(experimentId), '--path-points', '1'])).rejects.toThrow(/invalid --path-points "1"/);
