@@ -8,18 +8,14 @@ import type { NamedTensor } from '../../../core/tensors/safetensors';
 import { CurvatureError, createOptimizer } from '../../../worker/optim';
 import type { Batch, GradMap, ParamMap } from '../../../worker/optim/optimizer';
 import { disposeAll, valuesOf } from './helpers';
-import { buildTinyModel, gradients, logProbsOf, tinyBatch, tinyContext } from './tinyModel';
+import { expectBitExactResume } from './resume';
+import { buildTinyModel, disposeBatch, gradients, logProbsOf, tinyBatch, tinyContext } from './tinyModel';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 const kfac = (overrides: Record<string, unknown> = {}) => kfacSchema.parse({ kind: 'kfac', ...overrides });
-
-function disposeBatch(batch: Batch): void {
-  batch.inputs.dispose();
-  batch.targets.dispose();
-}
 
 function entry(state: NamedTensor[], name: string): Matrix {
   const found = state.find((candidate) => candidate.name === name);
@@ -258,30 +254,14 @@ describe('Kfac training', () => {
   });
 
   it('resumes bit-exactly from saved state', () => {
-    const config = kfac({ inverseEvery: 2, adaptiveDamping: true, momentum: 0.5 });
     const batches = Array.from({ length: 6 }, (_, i) => tinyBatch(5, 4, 4, 60 + i));
-    const run = (params: ParamMap, optimizer: ReturnType<typeof createOptimizer>, from: number, to: number) => {
-      for (let i = from; i < to; i += 1) disposeAll(stepOn(optimizer, params, batches[i], i + 1, 0.2));
-    };
-
-    const straightParams = buildTinyModel(spec);
-    const straight = createOptimizer(config, straightParams);
-    run(straightParams, straight, 0, 6);
-
-    const firstParams = buildTinyModel(spec);
-    const first = createOptimizer(config, firstParams);
-    run(firstParams, first, 0, 3);
-    const state = first.saveState();
-    const resumed = createOptimizer(config, firstParams);
-    resumed.loadState(state);
-    run(firstParams, resumed, 3, 6);
-
-    const expected = valuesOf(straightParams);
-    const actual = valuesOf(firstParams);
-    for (const name of Object.keys(expected)) expect(actual[name]).toEqual(expected[name]);
-
-    for (const optimizer of [straight, first, resumed]) optimizer.dispose();
+    expectBitExactResume({
+      config: kfac({ inverseEvery: 2, adaptiveDamping: true, momentum: 0.5 }),
+      spec,
+      steps: 6,
+      resumeAfter: 3,
+      takeStep: (optimizer, params, i) => disposeAll(stepOn(optimizer, params, batches[i], i + 1, 0.2)),
+    });
     batches.forEach(disposeBatch);
-    disposeAll(straightParams, firstParams);
   });
 });

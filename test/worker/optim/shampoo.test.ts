@@ -7,8 +7,9 @@ import { shampooSchema } from '../../../core/spec';
 import { CurvatureError, createOptimizer } from '../../../worker/optim';
 import { inverseRoot } from '../../../worker/optim/linalg';
 import type { Batch, ParamMap } from '../../../worker/optim/optimizer';
-import { disposeAll, disposeContext, firstOrderContext, gradsFrom, paramsFrom, valuesOf } from './helpers';
-import { buildTinyModel, gradients, tinyBatch, tinyContext } from './tinyModel';
+import { disposeAll, disposeContext, firstOrderContext, gradsFrom, paramsFrom } from './helpers';
+import { expectBitExactResume } from './resume';
+import { buildTinyModel, disposeBatch, gradients, tinyBatch, tinyContext } from './tinyModel';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -18,11 +19,6 @@ const shampoo = (overrides: Record<string, unknown> = {}) => shampooSchema.parse
 
 function maxAbsDifference(a: Matrix, b: Matrix): number {
   return Math.max(...Matrix.sub(a, b).to1DArray().map(Math.abs));
-}
-
-function disposeBatch(batch: Batch): void {
-  batch.inputs.dispose();
-  batch.targets.dispose();
 }
 
 /**
@@ -167,29 +163,14 @@ describe('Shampoo training', () => {
   });
 
   it('resumes bit-exactly from saved state', () => {
-    const config = shampoo({ preconditionEvery: 2, decay: 0.9 });
     const batches = Array.from({ length: 6 }, (_, i) => tinyBatch(5, 4, 4, 80 + i));
-    const run = (params: ParamMap, optimizer: ReturnType<typeof createOptimizer>, from: number, to: number) => {
-      for (let i = from; i < to; i += 1) stepOn(optimizer, params, batches[i], i + 1, 0.05);
-    };
-
-    const straightParams = buildTinyModel(spec);
-    const straight = createOptimizer(config, straightParams);
-    run(straightParams, straight, 0, 6);
-
-    const firstParams = buildTinyModel(spec);
-    const first = createOptimizer(config, firstParams);
-    run(firstParams, first, 0, 3);
-    const resumed = createOptimizer(config, firstParams);
-    resumed.loadState(first.saveState());
-    run(firstParams, resumed, 3, 6);
-
-    const expected = valuesOf(straightParams);
-    const actual = valuesOf(firstParams);
-    for (const name of Object.keys(expected)) expect(actual[name]).toEqual(expected[name]);
-
-    for (const optimizer of [straight, first, resumed]) optimizer.dispose();
+    expectBitExactResume({
+      config: shampoo({ preconditionEvery: 2, decay: 0.9 }),
+      spec,
+      steps: 6,
+      resumeAfter: 3,
+      takeStep: (optimizer, params, i) => stepOn(optimizer, params, batches[i], i + 1, 0.05),
+    });
     batches.forEach(disposeBatch);
-    disposeAll(straightParams, firstParams);
   });
 });

@@ -78,6 +78,11 @@ function summedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar
   return tf.neg(tf.sum(tf.mul(logProbs, tf.cast(tf.oneHot(labels, logits.shape[1]), 'float32')))) as tf.Scalar;
 }
 
+export function disposeBatch(batch: Batch): void {
+  batch.inputs.dispose();
+  batch.targets.dispose();
+}
+
 export function meanLoss(params: ParamMap, batch: Batch): tf.Scalar {
   return tf.tidy(() => {
     const { logits } = forward(params, batch.inputs);

@@ -8,18 +8,14 @@ import { CurvatureError, createOptimizer } from '../../../worker/optim';
 import { FisherVectorProduct, disposeVector } from '../../../worker/optim/fisher';
 import type { Batch, GradMap, ParamMap } from '../../../worker/optim/optimizer';
 import { disposeAll, valuesOf } from './helpers';
-import { buildTinyModel, gradients, logProbsOf, tinyBatch, tinyContext } from './tinyModel';
+import { expectBitExactResume } from './resume';
+import { buildTinyModel, disposeBatch, gradients, logProbsOf, tinyBatch, tinyContext } from './tinyModel';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 const trustRegion = (overrides: Record<string, unknown> = {}) => trustRegionSchema.parse({ kind: 'trust-region', ...overrides });
-
-function disposeBatch(batch: Batch): void {
-  batch.inputs.dispose();
-  batch.targets.dispose();
-}
 
 function kronecker(a: Matrix, b: Matrix): Matrix {
   const out = Matrix.zeros(a.rows * b.rows, a.columns * b.columns);
@@ -175,34 +171,18 @@ describe('TrustRegion training', () => {
   });
 
   it('resumes bit-exactly from saved state (kfac)', () => {
-    const config = trustRegion({ direction: 'kfac', maxKl: 0.01 });
     const batches = Array.from({ length: 4 }, (_, i) => tinyBatch(5, 4, 4, 100 + i));
-    const run = (params: ParamMap, optimizer: ReturnType<typeof createOptimizer>, from: number, to: number) => {
-      for (let i = from; i < to; i += 1) {
+    expectBitExactResume({
+      config: trustRegion({ direction: 'kfac', maxKl: 0.01 }),
+      spec: { vocab: 5, dModel: 3, dMlp: 4, seed: 6 },
+      steps: 4,
+      resumeAfter: 2,
+      takeStep: (optimizer, params, i) => {
         const { grads } = gradients(params, batches[i]);
         optimizer.step(params, grads, tinyContext(params, batches[i], i + 1, 1, i));
         disposeAll(grads);
-      }
-    };
-    const spec = { vocab: 5, dModel: 3, dMlp: 4, seed: 6 };
-
-    const straightParams = buildTinyModel(spec);
-    const straight = createOptimizer(config, straightParams);
-    run(straightParams, straight, 0, 4);
-
-    const firstParams = buildTinyModel(spec);
-    const first = createOptimizer(config, firstParams);
-    run(firstParams, first, 0, 2);
-    const resumed = createOptimizer(config, firstParams);
-    resumed.loadState(first.saveState());
-    run(firstParams, resumed, 2, 4);
-
-    const expected = valuesOf(straightParams);
-    const actual = valuesOf(firstParams);
-    for (const name of Object.keys(expected)) expect(actual[name]).toEqual(expected[name]);
-
-    for (const optimizer of [straight, first, resumed]) optimizer.dispose();
+      },
+    });
     batches.forEach(disposeBatch);
-    disposeAll(straightParams, firstParams);
   });
 });
