@@ -1,6 +1,6 @@
 /** Terminal formatting for the CLI: colours only on a TTY, aligned tables, stable JSON. */
 import pc from 'picocolors';
-import { encodeNumber } from '../api';
+import { encodeNumber, type RunInfo, type RunStatus } from '../api';
 
 export type Colors = ReturnType<typeof pc.createColors>;
 
@@ -24,6 +24,45 @@ export function formatTable(header: string[], rows: string[][], colors: Colors):
   const pad = (cell: string, column: number) => cell + ' '.repeat(Math.max(0, widths[column]! - stripAnsi(cell).length));
   const lines = [colors.bold(header.map(pad).join('  ').trimEnd()), ...rows.map((row) => row.map(pad).join('  ').trimEnd())];
   return lines.join('\n');
+}
+
+/** Extra column of a run table: its title and how a run fills its cell. */
+export interface RunColumn {
+  title: string;
+  cell: (run: RunInfo) => string;
+}
+
+/** Formats runs as a table of ids, seeds, status, step and final losses, followed by the `extra` columns. */
+export function formatRunTable(runs: RunInfo[], colors: Colors, extra: RunColumn[]): string {
+  const header = ['run', 'optimizer', 'init', 'data', 'status', 'step', 'train loss', 'val loss', 'true KL', ...extra.map((column) => column.title)];
+  const rows = runs.map((run) => [
+    String(run.id),
+    run.optimizerLabel,
+    String(run.initSeed),
+    String(run.dataSeed),
+    colorStatus(run.status, colors),
+    `${run.step}/${run.totalSteps}`,
+    formatNumber(run.finalTrainLoss),
+    formatNumber(run.finalValidationLoss),
+    formatNumber(run.finalTrueKl),
+    ...extra.map((column) => column.cell(run)),
+  ]);
+  return formatTable(header, rows, colors);
+}
+
+const STATUS_COLOR: Record<RunStatus, keyof Colors> = {
+  queued: 'dim',
+  running: 'cyan',
+  done: 'green',
+  diverged: 'yellow',
+  failed: 'red',
+  cancelled: 'yellow',
+};
+
+/** Paints a run status in its colour: green when done, yellow when diverged or cancelled, red when failed. */
+export function colorStatus(status: RunStatus, colors: Colors): string {
+  const paint = colors[STATUS_COLOR[status]] as (text: string) => string;
+  return paint(status);
 }
 
 function stripAnsi(text: string): string {

@@ -3,24 +3,9 @@
  * TTY, otherwise one line when a run starts and when it ends.
  */
 import cliProgress from 'cli-progress';
-import type { RunStatus } from '../api';
 import type { RunEndedEvent, RunProgressEvent, Scheduler } from '../scheduler/scheduler';
 import type { RunRecord, Store } from '../store/store';
-import { formatNumber, type Colors } from './format';
-
-const STATUS_COLOR: Record<RunStatus, keyof Colors> = {
-  queued: 'dim',
-  running: 'cyan',
-  done: 'green',
-  diverged: 'yellow',
-  failed: 'red',
-  cancelled: 'yellow',
-};
-
-export function colorStatus(status: RunStatus, colors: Colors): string {
-  const paint = colors[STATUS_COLOR[status]] as (text: string) => string;
-  return paint(status);
-}
+import { colorStatus, formatNumber, type Colors } from './format';
 
 export function runLabel(run: { id: number; optimizerLabel: string; initSeed: number; dataSeed: number }): string {
   const seeds = run.initSeed === run.dataSeed ? `seed ${run.initSeed}` : `init ${run.initSeed} data ${run.dataSeed}`;

@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { Service } from '../../service';
 import { CliError, EXIT, openService, parseId } from '../context';
-import { colorsFor, formatNumber, formatTable, toJson } from '../format';
-import { colorStatus } from '../progress';
+import { colorsFor, formatRunTable, formatTable, toJson } from '../format';
 
 /** Writes one export of an experiment in a format to a stream. */
 export type Exporter = (service: Service, experimentId: number, format: 'csv' | 'json', output: NodeJS.WritableStream) => Promise<void>;
@@ -69,22 +68,11 @@ export function registerReadCommands(program: Command): void {
         if (detail.tags.length > 0) lines.push(`tags: ${detail.tags.join(', ')}`);
         process.stdout.write(`${lines.join('\n')}\n\n`);
 
-        const rows = detail.runs.map((run) => [
-          String(run.id),
-          run.optimizerLabel,
-          String(run.initSeed),
-          String(run.dataSeed),
-          colorStatus(run.status, colors),
-          `${run.step}/${run.totalSteps}`,
-          formatNumber(run.finalTrainLoss),
-          formatNumber(run.finalValidationLoss),
-          formatNumber(run.finalTrueKl),
-          run.backend ?? '-',
-          run.weightsSha256 ?? '-',
+        const table = formatRunTable(detail.runs, colors, [
+          { title: 'backend', cell: (run) => run.backend ?? '-' },
+          { title: 'weights SHA-256', cell: (run) => run.weightsSha256 ?? '-' },
         ]);
-        process.stdout.write(
-          `${formatTable(['run', 'optimizer', 'init', 'data', 'status', 'step', 'train loss', 'val loss', 'true KL', 'backend', 'weights SHA-256'], rows, colors)}\n`,
-        );
+        process.stdout.write(`${table}\n`);
         const failed = detail.runs.filter((run) => run.error);
         for (const run of failed) process.stdout.write(`run ${run.id}: ${run.error}\n`);
       } finally {

@@ -11,8 +11,8 @@ import type { Service } from '../../service';
 import { formatSpecIssues, parseSweepSpec } from '../../spec';
 import { Store } from '../../store/store';
 import { CliError, databaseOption, EXIT, openService, parseId, toCliError } from '../context';
-import { colorsFor, formatNumber, formatTable, type Colors } from '../format';
-import { colorStatus, ProgressView } from '../progress';
+import { colorsFor, formatRunTable, type Colors } from '../format';
+import { ProgressView } from '../progress';
 
 interface WorkerOptions {
   workers?: number;
@@ -225,20 +225,9 @@ function reportAnalysisProgress(service: Service, experimentId: number): { start
 }
 
 export function formatSummary(runs: RunInfo[], colors: Colors): string {
-  const rows = runs.map((run) => [
-    String(run.id),
-    run.optimizerLabel,
-    String(run.initSeed),
-    String(run.dataSeed),
-    colorStatus(run.status, colors),
-    `${run.step}/${run.totalSteps}`,
-    formatNumber(run.finalTrainLoss),
-    formatNumber(run.finalValidationLoss),
-    formatNumber(run.finalTrueKl),
-    run.wallSeconds === null ? '-' : `${run.wallSeconds.toFixed(1)} s`,
+  const table = formatRunTable(runs, colors, [
+    { title: 'time', cell: (run) => (run.wallSeconds === null ? '-' : `${run.wallSeconds.toFixed(1)} s`) },
   ]);
-  const table = formatTable(['run', 'optimizer', 'init', 'data', 'status', 'step', 'train loss', 'val loss', 'true KL', 'time'], rows, colors);
-
   const counts = new Map<string, number>();
   for (const run of runs) counts.set(run.status, (counts.get(run.status) ?? 0) + 1);
   const totals = [...counts].map(([status, count]) => `${count} ${status}`).join(', ');
