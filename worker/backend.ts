@@ -1,10 +1,10 @@
 /**
  * Chooses the TensorFlow.js backend for a worker. In order of preference:
  * `tensorflow-gpu` (@tensorflow/tfjs-node-gpu, when installed and a CUDA
- * device answers), `tensorflow` (@tensorflow/tfjs-node), `wasm`
+ * device is found), `tensorflow` (@tensorflow/tfjs-node), `wasm`
  * (@tensorflow/tfjs-backend-wasm, SIMD, one thread in Node) and `cpu`
  * (@tensorflow/tfjs-backend-cpu, plain JavaScript). A requested backend that
- * cannot load falls back along the same order, and the note says why.
+ * cannot load falls back along the same order, and the note gives the reason.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../core/spec';
@@ -57,7 +57,7 @@ async function tryActivate(candidate: ConcreteBackend): Promise<string | undefin
   const engineName = ENGINE_NAMES[candidate];
   if (tf.findBackendFactory(engineName) === null) {
     // tfjs-node registers its backend with the tfjs-core copy it depends on;
-    // a second copy of tfjs-core in node_modules never sees it.
+    // a second copy of tfjs-core in node_modules cannot find it.
     return `the package loaded but registered no "${engineName}" backend with this copy of @tensorflow/tfjs-core`;
   }
 
@@ -70,7 +70,7 @@ async function tryActivate(candidate: ConcreteBackend): Promise<string | undefin
   }
   if (!activated) return 'activation failed';
 
-  if (candidate === 'tensorflow-gpu' && !usesGpuDevice()) return 'no CUDA device answered';
+  if (candidate === 'tensorflow-gpu' && !usesGpuDevice()) return 'no CUDA device found';
   return undefined;
 }
 
