@@ -270,7 +270,7 @@ class RunLoop {
   }
 
   private diverged(step: number, value: number, message: string): TrainOutcome {
-    this.callbacks.onLog('warn', `diverged step=${step} value=${value}`);
+    this.callbacks.onLog('warn', `diverged step=${step} value=${value}: ${message}`);
     return { kind: 'diverged', step, value, message };
   }
 }
