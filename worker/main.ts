@@ -9,7 +9,8 @@
  */
 import type { BackendName } from '../core/spec';
 import { selectBackend, type BackendChoice } from './backend';
-import { PROTOCOL_VERSION, type ParentMessage, type WorkerMessage } from './protocol';
+import { errorData, send } from './ipc';
+import { PROTOCOL_VERSION, type ParentMessage } from './protocol';
 import { train } from './train/trainer';
 
 const HEARTBEAT_MS = 2000;
@@ -23,15 +24,6 @@ interface ActiveRun {
 let active: ActiveRun | undefined;
 let shuttingDown = false;
 let backend: { requested: BackendName; choice: BackendChoice } | undefined;
-
-function send(message: WorkerMessage): void {
-  process.send?.(message);
-}
-
-function errorData(error: unknown): { message: string; stack?: string } {
-  if (error instanceof Error) return error.stack === undefined ? { message: error.message } : { message: error.message, stack: error.stack };
-  return { message: String(error) };
-}
 
 /** Selects the backend the first time, and again only when a run requests a different one. */
 async function ensureBackend(requested: BackendName): Promise<BackendChoice> {
@@ -89,7 +81,7 @@ function handle(message: ParentMessage): void {
       if (active !== undefined) active.cancelled = true;
       return;
     case 'analyse':
-      send({ type: 'error', seq: message.seq, error: { message: `analysis job "${message.job.kind}" is not handled by the training worker` } });
+      send({ type: 'error', seq: message.seq, error: { message: `analysis job "${message.job.kind}" sent to a training worker; send analysis jobs to worker/analyse/main.ts` } });
       return;
     case 'shutdown':
       shuttingDown = true;

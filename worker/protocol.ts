@@ -29,7 +29,7 @@ export type ParentMessage =
   | { type: 'cancel'; seq: number }
   | { type: 'shutdown' };
 
-/** A request to compute model-dependent analysis quantities; defined by core/analysis. */
+/** Request for model-dependent analysis quantities. Its kinds and payloads are defined in core/analysis/job.ts. */
 export interface AnalysisJob {
   kind: string;
   payload: unknown;
@@ -77,6 +77,7 @@ export type WorkerMessage =
   | { type: 'cancelled'; seq: number; runId: number; step: number }
   | { type: 'analysisResult'; seq: number; result: unknown }
   | { type: 'heartbeat'; seq: number; runId?: number }
+  // seq is -1 when the request carried none, as for a message of unknown type.
   | { type: 'error'; seq: number; runId?: number; error: { message: string; stack?: string } };
 
 export type WorkerMessageType = WorkerMessage['type'];

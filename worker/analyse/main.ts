@@ -6,12 +6,9 @@
  */
 import { STEP_ANALYSIS_KIND, type AnalysisReply, type StepAnalysisPayload } from '../../core/analysis/job';
 import { selectBackend } from '../backend';
-import { PROTOCOL_VERSION, type ParentMessage, type WorkerMessage } from '../protocol';
+import { errorData, send } from '../ipc';
+import { PROTOCOL_VERSION, type ParentMessage } from '../protocol';
 import { runStepJob } from './run-step';
-
-function send(message: WorkerMessage): void {
-  process.send?.(message);
-}
 
 function handle(message: ParentMessage): void {
   if (message.type === 'shutdown') {
@@ -30,8 +27,7 @@ function handle(message: ParentMessage): void {
     });
     send({ type: 'analysisResult', seq, result: { kind: 'result', result } satisfies AnalysisReply });
   } catch (error) {
-    const failure = error as Error;
-    send({ type: 'error', seq, error: { message: failure.message, ...(failure.stack ? { stack: failure.stack } : {}) } });
+    send({ type: 'error', seq, error: errorData(error) });
   }
 }
 
