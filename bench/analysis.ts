@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { alignParameters, applyPermutation, type TransformerPermutation } from '../core/analysis/alignment';
 import { compareDistributions, ensembleMean, klPerPosition, mean, prepareDistribution, type FunctionMetric } from '../core/analysis/function-space';
-import { parameterNames, type ParameterMap, type TransformerLayout } from '../core/analysis/parameters';
+import { parameterNames, parameterShape, type ParameterMap, type TransformerLayout } from '../core/analysis/parameters';
 import { weightDistances } from '../core/analysis/weight-space';
 
 const PROBE_SEQUENCES = 64;
@@ -51,18 +51,6 @@ function makeLogits(runs: number): Float32Array {
   return logits;
 }
 
-function shapeOf(name: string): number[] {
-  const { vocab, contextLength, dModel, dMlp } = LAYOUT;
-  if (name === 'tokenEmbedding') return [vocab, dModel];
-  if (name === 'positionEmbedding') return [contextLength, dModel];
-  if (name === 'unembedding') return [dModel, vocab];
-  if (/attn\.w[qkvo]$/.test(name)) return [dModel, dModel];
-  if (name.endsWith('mlp.wUp')) return [dModel, dMlp];
-  if (name.endsWith('mlp.bUp')) return [dMlp];
-  if (name.endsWith('mlp.wDown')) return [dMlp, dModel];
-  return [dModel];
-}
-
 function randomPermutation(normal: () => number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => [normal(), i] as const)
     .sort((x, y) => x[0] - y[0])
@@ -74,7 +62,7 @@ function makeModels(runs: number): ParameterMap[] {
   const normal = normalGenerator(2);
   const base: ParameterMap = new Map(
     parameterNames(LAYOUT).map((name) => {
-      const shape = shapeOf(name);
+      const shape = parameterShape(name, LAYOUT);
       const size = shape.reduce((product, value) => product * value, 1);
       return [name, { shape, data: Float32Array.from({ length: size }, () => 0.02 * normal()) }];
     }),
@@ -154,7 +142,7 @@ function main(): void {
     const configFile = path.join(folder, 'config.json');
     fs.writeFileSync(
       configFile,
-      JSON.stringify({ logitsFile, weightsFile, runs, weightRuns, vocab: VOCAB, names, shapes: names.map(shapeOf), layout: LAYOUT }),
+      JSON.stringify({ logitsFile, weightsFile, runs, weightRuns, vocab: VOCAB, names, shapes: names.map((name) => parameterShape(name, LAYOUT)), layout: LAYOUT }),
     );
 
     const functionResult = timeFunctionSpace(logits, runs);

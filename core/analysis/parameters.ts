@@ -95,3 +95,16 @@ export function parameterNames(layout: TransformerLayout): string[] {
   if (!layout.tiedEmbeddings) names.push('unembedding');
   return names;
 }
+
+/** Returns the shape of a named parameter in a layout, with weights stored [dIn, dOut]. */
+export function parameterShape(name: string, layout: TransformerLayout): number[] {
+  const { vocab, contextLength, dModel, dMlp } = layout;
+  if (name === 'tokenEmbedding') return [vocab, dModel];
+  if (name === 'positionEmbedding') return [contextLength, dModel];
+  if (name === 'unembedding') return [dModel, vocab];
+  if (/attn\.w[qkvo]$/.test(name)) return [dModel, dModel];
+  if (name.endsWith('mlp.wUp')) return [dModel, dMlp];
+  if (name.endsWith('mlp.bUp')) return [dMlp];
+  if (name.endsWith('mlp.wDown')) return [dMlp, dModel];
+  return [dModel];
+}

@@ -5,7 +5,7 @@
  * scaled by 1/√dHead, tanh-approximated GELU, LayerNorm ε = 1e-5.
  */
 import type { ParameterMap, TransformerLayout } from '../../../core/analysis/parameters';
-import { parameterNames } from '../../../core/analysis/parameters';
+import { parameterNames, parameterShape } from '../../../core/analysis/parameters';
 import { seededNormal } from './builders';
 
 type Matrix = number[][];
@@ -15,24 +15,12 @@ export function randomParameters(layout: TransformerLayout, seed: number, scale 
   const normal = seededNormal(seed);
   const parameters: ParameterMap = new Map();
   for (const name of parameterNames(layout)) {
-    const shape = shapeOf(name, layout);
+    const shape = parameterShape(name, layout);
     const size = shape.reduce((product, value) => product * value, 1);
     const offset = name.endsWith('.gain') ? 1 : 0;
     parameters.set(name, { shape, data: Float64Array.from({ length: size }, () => offset + scale * normal()) });
   }
   return parameters;
-}
-
-function shapeOf(name: string, layout: TransformerLayout): number[] {
-  const { vocab, contextLength, dModel, dMlp } = layout;
-  if (name === 'tokenEmbedding') return [vocab, dModel];
-  if (name === 'positionEmbedding') return [contextLength, dModel];
-  if (name === 'unembedding') return [dModel, vocab];
-  if (/attn\.w[qkvo]$/.test(name)) return [dModel, dModel];
-  if (name.endsWith('mlp.wUp')) return [dModel, dMlp];
-  if (name.endsWith('mlp.bUp')) return [dMlp];
-  if (name.endsWith('mlp.wDown')) return [dMlp, dModel];
-  return [dModel];
 }
 
 /** Log-probabilities [tokens.length, vocab] of the next token at each position. */
