@@ -48,7 +48,7 @@ export function splitLengths(length: number, config: TextConfig): { trainLength:
 }
 
 /**
- * Throws a TextCorpusError unless both parts hold at least one window of
+ * Throws a TextCorpusError unless both parts contain at least one window of
  * model.contextLength + 1 characters (the inputs and the target after them).
  */
 export function checkCorpusLength(length: number, config: TextConfig, model: ModelConfig): void {

@@ -18,7 +18,7 @@ export function formatNumber(value: number | null | undefined): string {
   return String(Number(value.toPrecision(4)));
 }
 
-/** Renders rows as columns separated by two spaces; the header is bold when colours are on. */
+/** Renders rows as columns separated by two spaces, with the header in bold when colours are on. */
 export function formatTable(header: string[], rows: string[][], colors: Colors): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => stripAnsi(row[column] ?? '').length)));
   const pad = (cell: string, column: number) => cell + ' '.repeat(Math.max(0, widths[column]! - stripAnsi(cell).length));

@@ -397,7 +397,7 @@ export class Store {
 
   /**
    * Cancels queued and running runs (one run, or all of an experiment).
-   * A running run's owner sees the status change and stops its worker.
+   * The scheduler that owns a running run reads the status change on its next check and stops the worker.
    * Returns the ids of the runs that were running.
    */
   cancelRuns(target: { experimentId: number } | { runId: number }): number[] {

@@ -115,7 +115,7 @@ describe('Service edits', () => {
     expect((await rejection(service.deleteExperiment(5))).code).toBe('not_found');
   });
 
-  it('cancels queued runs and refuses to retry a queued one', async () => {
+  it('retries a cancelled run, not a queued one', async () => {
     const service = openService();
     const { id } = await service.createExperiment(tinySpec());
     const runId = (await service.getExperiment(id))!.runs[0]!.id;

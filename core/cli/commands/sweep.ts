@@ -90,7 +90,7 @@ function readSpec(specPath: string): unknown {
   try {
     input = JSON.parse(text);
   } catch (error) {
-    // The parser quotes the input near the error, which may hold control bytes of a binary file.
+    // The parser quotes the input near the error, which may contain control bytes of a binary file.
     const message = (error as Error).message.replace(/[\u0000-\u001f\u007f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
     throw new CliError(`sweep spec ${specPath} is not valid JSON: ${message}`, EXIT.invalid);
   }

@@ -110,7 +110,7 @@ describe('serve API', () => {
     expect(response.status).toBe(401);
   });
 
-  it('answers calls with the token', async () => {
+  it('serves calls with the token', async () => {
     const { server, service } = await startTestServer();
     const { id } = await service.createExperiment(tinySpec({ name: 'over http' }));
 
