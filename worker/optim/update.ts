@@ -61,22 +61,23 @@ export function applyUpdatesMeasuringKl(
 
   const candidate: ParamMap = new Map();
   const squares: tf.Scalar[] = [];
-  for (const [name, param] of params) {
-    const grad = grads.get(name);
-    if (grad === undefined) {
-      candidate.set(name, param);
-      continue;
-    }
-    const [next, square] = tf.tidy(() => {
-      const update = delta(name, param, grad);
-      return [tf.add(param, update), tf.sum(tf.square(update))] as const;
-    });
-    candidate.set(name, tf.variable(next, false));
-    next.dispose();
-    squares.push(square as tf.Scalar);
-  }
-
   try {
+    // Inside the try, so candidates built before a throwing `delta` are disposed too.
+    for (const [name, param] of params) {
+      const grad = grads.get(name);
+      if (grad === undefined) {
+        candidate.set(name, param);
+        continue;
+      }
+      const [next, square] = tf.tidy(() => {
+        const update = delta(name, param, grad);
+        return [tf.add(param, update), tf.sum(tf.square(update))] as const;
+      });
+      candidate.set(name, tf.variable(next, false));
+      next.dispose();
+      squares.push(square as tf.Scalar);
+    }
+
     const stepKl = context.klTo(candidate);
     for (const [name, param] of params) {
       const next = candidate.get(name)!;
