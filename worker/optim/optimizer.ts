@@ -68,7 +68,7 @@ export interface Optimizer {
   saveState(): NamedTensor[];
   loadState(state: NamedTensor[]): void;
   /**
-   * One line for the run log, written once when training starts, that says
+   * One line for the run log, written once when training starts, describing
    * how the optimizer treats the parameters (e.g. which ones K-FAC leaves to
    * its fallback). Optional: first-order optimizers have none.
    */
