@@ -163,6 +163,7 @@ describe('desktop app in Chromium', () => {
     await waitForChartPoints(page, 'weight-vs-function', (runCount * (runCount - 1)) / 2, 180_000);
     await page.waitForFunction(() => document.querySelectorAll('[data-chart^="heatmap-"]').length === 2, undefined, { timeout: 90_000 });
     await page.waitForFunction(() => document.querySelectorAll('[data-chart^="mds-"]').length > 0, undefined, { timeout: 90_000 });
+    await page.locator('[data-chart^="distances-over-steps-"]').waitFor({ timeout: 30_000 });
     await screenshot(page, '04-distances');
 
     const [png] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'PNG' }).first().click()]);
@@ -192,6 +193,7 @@ describe('desktop app in Chromium', () => {
     await page.keyboard.press('Alt+T');
     await page.getByRole('link', { name: 'Distances' }).click();
     await waitForChartPoints(page, 'weight-vs-function', 6, 90_000);
+    await page.locator('[data-chart^="distances-over-steps-"]').waitFor({ timeout: 30_000 });
     await screenshot(page, '06-distances-dark');
 
     // History: notes and tags, search, and delete with confirmation.
