@@ -31,8 +31,8 @@ export function formatDuration(seconds: number | null): string {
 }
 
 /**
- * Estimated seconds left for a running run, from its average pace since it
- * started; null before the first step or when the start time is unknown.
+ * Estimates the seconds left for a running run from its average pace since it
+ * started. Returns null before the first step or when the start time is unknown.
  */
 export function estimateSecondsLeft(run: Pick<RunInfo, 'startedAt' | 'step' | 'totalSteps' | 'status'>, now: number): number | null {
   if (run.status !== 'running' || run.startedAt === null || run.step <= 0) return null;

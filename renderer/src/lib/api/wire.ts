@@ -1,7 +1,7 @@
 /**
  * Decoding of HTTP replies: JSON cannot carry NaN or ±Infinity, so the server
  * sends them as the strings of `encodeNumber`, and these functions turn them
- * back into numbers in the fields that hold numbers. IPC replies need none of
+ * back into numbers in the numeric fields. IPC replies need none of
  * this, because structured clone keeps NaN and ±Infinity.
  */
 import { decodeNumber, type ApiEvent, type ExperimentDetail, type MetricSeries, type PairMetricTable } from '../../../../core/api';
@@ -23,7 +23,7 @@ function toNumbers(values: Wire[]): number[] {
 /**
  * Replaces the encoded strings by numbers anywhere in an analysis payload.
  * NOTE: a string value that is exactly "NaN", "Infinity" or "-Infinity" in an
- * artefact payload becomes a number; payloads hold numbers and ids, not free text.
+ * artefact payload becomes a number. Payloads contain numbers and ids, not free text.
  */
 export function decodeDeep(value: unknown): unknown {
   if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return decodeNumber(value);
