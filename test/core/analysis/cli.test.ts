@@ -3,7 +3,6 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { registerAnalysisCommands } from '../../../core/analysis/cli';
 import { attachAnalysis } from '../../../core/analysis/service-hook';
 import type { StepExecutor } from '../../../core/analysis/orchestrate';
 import { readPairValues } from '../../../core/analysis/store';
@@ -51,8 +50,6 @@ async function runCommand(args: string[]): Promise<string> {
   });
   vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   const program = createProgram();
-  // The CLI lists this registration itself once it is wired in; until then the test adds it.
-  if (!program.commands.some((command) => command.name() === 'analyze')) registerAnalysisCommands(program);
   try {
     await program.parseAsync(['node', 'seedscope', '--db', file, ...args]);
   } finally {
