@@ -39,10 +39,6 @@ export class AdamMoments {
     }
   }
 
-  has(name: string): boolean {
-    return this.first.has(name);
-  }
-
   /** Updates the moments of `name` for step `t` (1-based) and returns the direction (call inside tf.tidy). */
   direction(name: string, grad: tf.Tensor, t: number): tf.Tensor {
     const m = this.first.get(name);
