@@ -260,8 +260,9 @@ export class KroneckerPreconditioner {
 
 /**
  * Returns A = āᵀā / N and G = gᵀg / N for one batch, as float32 tensors. The
- * explicit transpose and plain matmul run about 8× faster on the wasm backend
- * than a matmul with `transposeA` (measured on the default model's factors).
+ * explicit transpose and plain matmul ran about 8× faster on the wasm backend
+ * than a matmul with `transposeA`, in a one-off timing of the default model's
+ * factors. Treat the factor as an estimate because the machine was not recorded.
  */
 function batchFactors(capture: LinearCapture, withBias: boolean): [tf.Tensor2D, tf.Tensor2D] {
   return tf.tidy(() => {
