@@ -50,6 +50,8 @@ export function isTrustedSender(event: IpcMainInvokeEvent): boolean {
   if (!frame || frame.parent !== null) return false;
   if (BrowserWindow.fromWebContents(event.sender) === null) return false;
 
+  // A frame that is still navigating can report an empty URL.
+  if (!URL.canParse(frame.url)) return false;
   const url = new URL(frame.url);
   if (url.protocol === 'file:') return true;
   const devServer = process.env.ELECTRON_RENDERER_URL;

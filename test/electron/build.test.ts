@@ -179,12 +179,12 @@ describe('built main process under a fake Electron', () => {
     expect(record.channels).toEqual(API_METHODS.map((method) => `seedscope:api:${method}`).sort());
   });
 
-  it('answers the bundled page', () => {
+  it('serves calls from the bundled page', () => {
     expect(record.calls.trustedList).toEqual({ ok: true, value: [] });
     expect(record.calls.missingExperiment).toEqual({ ok: true, value: null });
   });
 
-  it.each(['foreignPage', 'subframe', 'strayContents'])('rejects calls from %s', (name) => {
+  it.each(['foreignPage', 'subframe', 'strayContents', 'emptyUrl'])('rejects calls from %s', (name) => {
     expect(record.calls[name]!.ok).toBe(false);
     expect(record.calls[name]!.error!.message).toBe('calls are accepted from the Seedscope window only');
   });

@@ -85,19 +85,21 @@ async function invoke(channel, event, args) {
   return handler(event, args);
 }
 
-/** Calls the handlers as the page, as a page of another origin and as a subframe would. */
+/** Calls the handlers as the page, as a page of another origin, as a subframe and as a frame without a URL would. */
 async function runScenario(window) {
   const top = { url: window.webContents.url, parent: null };
   const trusted = { sender: window.webContents, senderFrame: top };
   const foreignPage = { sender: window.webContents, senderFrame: { url: 'https://attacker.example/', parent: null } };
   const subframe = { sender: window.webContents, senderFrame: { url: window.webContents.url, parent: top } };
   const strayContents = { sender: new FakeWebContents(), senderFrame: top };
+  const emptyUrl = { sender: window.webContents, senderFrame: { url: '', parent: null } };
 
   record.channels = [...handlers.keys()].sort();
   record.calls.trustedList = await invoke('seedscope:api:listExperiments', trusted, []);
   record.calls.foreignPage = await invoke('seedscope:api:listExperiments', foreignPage, []);
   record.calls.subframe = await invoke('seedscope:api:listExperiments', subframe, []);
   record.calls.strayContents = await invoke('seedscope:api:listExperiments', strayContents, []);
+  record.calls.emptyUrl = await invoke('seedscope:api:listExperiments', emptyUrl, []);
   record.calls.invalidId = await invoke('seedscope:api:getExperiment', trusted, ['1 OR 1=1']);
   record.calls.extraPatchField = await invoke('seedscope:api:updateExperiment', trusted, [1, { name: 'x', spec: {} }]);
   record.calls.invalidSpec = await invoke('seedscope:api:createExperiment', trusted, [{ name: 'bad', optimizers: [] }]);
