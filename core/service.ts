@@ -1,8 +1,8 @@
 /**
  * The Service: the `Api` implemented on the store and, when this process
  * trains, a scheduler. The CLI, Electron's IPC bridge and `seedscope serve`
- * all call it. Reads return data or null; writes throw `ApiError` naming the
- * input at fault.
+ * all call it. Reads return data or null, and writes throw `ApiError` naming
+ * the input at fault.
  */
 import { z } from 'zod';
 import { experimentPatchSchema } from './api-schemas';

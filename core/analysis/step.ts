@@ -1,8 +1,8 @@
 /**
  * Computes every pair metric and per-run value of one checkpoint step. The
- * math is pure; what needs the model (loss along a path, Fisher, activations)
- * comes through a `ModelProbe`, which the analysis worker implements with
- * TensorFlow.js.
+ * math here is pure. What needs the model (loss along a path, Fisher,
+ * activations) comes through a `ModelProbe`, which the analysis worker
+ * implements with TensorFlow.js.
  */
 import { decodeSafetensors } from '../tensors/safetensors';
 import { alignParameters, applyPermutation } from './alignment';

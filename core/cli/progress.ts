@@ -86,7 +86,7 @@ export class ProgressView {
       this.print(`${runLabel(run)}: ${colorStatus(event.status, this.colors)}${detail ? ` (${detail})` : ''}`);
     }
 
-    // MultiBar.log only buffers; removing the bar redraws and so flushes the line above.
+    // MultiBar.log only buffers the line. Removing the bar redraws the bars and so flushes it.
     const bar = this.bars.get(event.runId);
     if (bar) {
       this.multibar?.remove(bar);

@@ -41,7 +41,7 @@ export function defaultWorkerEntry(): WorkerEntry {
   }
   if (process.versions.electron) {
     // NOTE: assumes core is bundled into out/main/ beside worker.js, as
-    // electron-vite builds it; the Electron shell may pass its own entry.
+    // electron-vite builds it. The Electron shell may pass its own entry.
     const bundleFolder = path.dirname(fileURLToPath(import.meta.url));
     return { modulePath: path.join(bundleFolder, 'worker.js'), execArgv: [], env: { ELECTRON_RUN_AS_NODE: '1' } };
   }

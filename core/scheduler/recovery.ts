@@ -37,7 +37,7 @@ export function findInterruptedRuns(store: Store, options: RecoveryOptions): Run
     const heartbeatAge = run.heartbeatAt ? nowMs - Date.parse(run.heartbeatAt) : Infinity;
     if (heartbeatAge > options.staleAfterMs) return true;
 
-    // On another host the pid cannot be checked; only the heartbeat counts.
+    // On another host the pid cannot be checked, so only the heartbeat counts.
     if (run.host !== options.host) return false;
     if (run.pid === null) return true;
     if (run.pid === process.pid) return true;

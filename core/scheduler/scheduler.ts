@@ -1,7 +1,7 @@
 /**
  * The scheduler: takes queued runs from the database, trains each in a pool
  * of worker processes and writes everything they report. It is the single
- * writer of run progress; workers never open the database.
+ * writer of run progress, and workers never open the database.
  *
  * A run whose worker exits without `done` is requeued until it has used
  * `maxAttempts`, then marked failed with the exit and the worker's last
@@ -170,7 +170,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /**
-   * Asks the workers of the given runs to stop; the runs must already be
+   * Asks the workers of the given runs to stop. The runs must already be
    * marked cancelled in the store. Workers that do not stop in time are killed.
    */
   cancelActive(runIds: number[]): void {
@@ -335,7 +335,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     switch (message.type) {
       case 'started':
         this.store.markRunStarted(runId, message.backend);
-        // A note means the worker fell back from a backend; the run log shows it once, as a warning.
+        // A backend note means the worker fell back to another backend, so the run log records it once, as a warning.
         this.store.appendRunLog(runId, message.backendNote ? 'warn' : 'info', `training on backend ${message.backend}${message.backendNote ? ` (${message.backendNote})` : ''}`);
         return;
       case 'progress':

@@ -58,8 +58,8 @@ export class WorkerProcess extends EventEmitter<{ message: [WorkerMessage]; exit
   }
 
   /**
-   * Resolves once the worker sent `ready` with this protocol version; rejects
-   * when it exits first, speaks another version, or stays silent past the timeout.
+   * Resolves once the worker sends `ready` with this protocol version. Rejects
+   * when it exits first, reports another version, or sends nothing before the timeout.
    */
   waitReady(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -73,7 +73,7 @@ export class WorkerProcess extends EventEmitter<{ message: [WorkerMessage]; exit
         cleanup();
         if (message.protocolVersion !== PROTOCOL_VERSION) {
           this.kill();
-          reject(new Error(`worker speaks protocol version ${message.protocolVersion}, expected ${PROTOCOL_VERSION}`));
+          reject(new Error(`worker reports protocol version ${message.protocolVersion}, expected ${PROTOCOL_VERSION}; rebuild the worker bundle`));
           return;
         }
         resolve();

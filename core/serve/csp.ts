@@ -1,7 +1,7 @@
 /**
  * Content-Security-Policy of the renderer page. `seedscope serve` and the
- * Electron session send it as a header; index.html carries the same policy in
- * a meta tag (a test checks that the two match).
+ * Electron session send it as a header, and index.html carries the same policy
+ * in a meta tag. A test checks that the two match.
  */
 export const RENDERER_CSP = [
   "default-src 'self'",

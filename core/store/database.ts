@@ -1,8 +1,8 @@
 /**
  * Opening the SQLite file: native binding choice, pragmas, and the migration
- * runner. Migrations are `migrations/NNNN-name.sql`, applied in numeric order,
- * one transaction each; the number of the last one applied is the database's
- * `PRAGMA user_version`.
+ * runner. Migrations are `migrations/NNNN-name.sql`, applied in numeric order
+ * in one transaction each. The database's `PRAGMA user_version` is the number
+ * of the last one applied.
  */
 import fs from 'node:fs';
 import path from 'node:path';

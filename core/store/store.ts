@@ -2,7 +2,7 @@
  * The typed store over one SQLite file. Every write is a short transaction so
  * that a second process (a `seedscope ls` beside a running sweep) waits at
  * most for one of them. Only the process that runs the scheduler writes run
- * progress; workers never open the database.
+ * progress, and workers never open the database.
  */
 import { createHash } from 'node:crypto';
 import type { ExperimentDetail, ExperimentPatch, ExperimentSummary, MetricSeries, PairMetricTable, RunInfo, RunStatus } from '../api';

@@ -194,7 +194,7 @@ async function driveToEnd(service: Service, experimentId: number, command: Comma
 
 /**
  * Prints the analysis progress on stderr, at most one line every two seconds,
- * once training has ended; during training the progress bars own the terminal.
+ * once training has ended. During training the progress bars own the terminal.
  */
 function reportAnalysisProgress(service: Service, experimentId: number): { start(): void; stop(): void } {
   let latest: string | null = null;

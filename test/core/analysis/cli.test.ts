@@ -126,7 +126,7 @@ describe('attachAnalysis', () => {
     const execute: StepExecutor = async (payload, onPair) => runStepJob({ ...payload, options: { ...payload.options, pathPoints: 3, fisherGroups: 2 } }, onPair);
     const detach = attachAnalysis(service, { startExecutor: async () => ({ execute, stop: async () => {} }) });
 
-    // The scheduler calls this when a run ends done; no scheduler runs in this test.
+    // The scheduler calls this when a run ends done, but no scheduler runs in this test.
     service['callRunFinishedHooks'](experimentId, runIdsOf(service.store, experimentId)[1]!);
     await finished;
     await detach();
