@@ -10,7 +10,7 @@
  * refresh and one Shampoo root refresh at their default interval of 10, so
  * the mean carries their amortised cost.
  *
- * Timings depend on what else runs on the machine; the output records the
+ * Timings depend on what else runs on the machine, so the output records the
  * CPU model and the load average at the start.
  */
 import os from 'node:os';

@@ -10,7 +10,7 @@
  * prints the median of the per-round ratios ours/PyTorch. Finally it runs two wasm
  * workers side by side and prints the sweep throughput relative to one.
  *
- * Timings depend on what else runs on the machine; the output records the
+ * Timings depend on what else runs on the machine, so the output records the
  * CPU model and the load average at the start.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';

@@ -15,7 +15,7 @@ export const BACKEND_ORDER: readonly ConcreteBackend[] = ['tensorflow-gpu', 'ten
 
 export interface BackendChoice {
   backend: ConcreteBackend;
-  /** Why a preferred backend was skipped; absent when the first candidate loaded. */
+  /** Reason a preferred backend was skipped, absent when the first candidate loaded. */
   note?: string;
 }
 
@@ -46,7 +46,7 @@ export async function selectBackend(requested: BackendName = 'auto'): Promise<Ba
   throw new Error(`no TensorFlow.js backend could be activated: ${skipped.join('; ')}`);
 }
 
-/** Loads and activates one backend; returns why it failed, or undefined on success. */
+/** Loads and activates one backend. Returns the failure reason, or undefined on success. */
 async function tryActivate(candidate: ConcreteBackend): Promise<string | undefined> {
   try {
     await loadBackendPackage(candidate);
@@ -90,7 +90,7 @@ async function loadBackendPackage(candidate: ConcreteBackend): Promise<void> {
   if (candidate === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
 }
 
-/** Asks the tfjs-node binding whether it runs on a GPU device; false when it cannot tell. */
+/** Asks the tfjs-node binding whether it runs on a GPU device. Returns false when it cannot tell. */
 function usesGpuDevice(): boolean {
   const backend = tf.backend() as unknown as { binding?: { isUsingGpuDevice?: () => boolean } };
   return backend.binding?.isUsingGpuDevice?.() === true;

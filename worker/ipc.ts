@@ -1,7 +1,7 @@
 /** IPC helpers shared by the training and analysis worker entries. */
 import type { WorkerMessage } from './protocol';
 
-/** Sends a message to the parent process; does nothing when the IPC channel is closed. */
+/** Sends a message to the parent process. Does nothing when the process has no IPC channel. */
 export function send(message: WorkerMessage): void {
   process.send?.(message);
 }

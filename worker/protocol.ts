@@ -3,8 +3,8 @@
  *
  * Workers are forked with `serialization: 'advanced'`, so messages travel by
  * structured clone: NaN, ±Infinity, typed arrays and `Uint8Array` blobs arrive
- * unchanged. Each request carries a `seq` chosen by the parent; every reply to
- * it repeats that `seq`. Errors travel as data (`{ type: 'error' }`), never as
+ * unchanged. Each request carries a `seq` chosen by the parent, and every reply
+ * to it repeats that `seq`. Errors travel as data (`{ type: 'error' }`), never as
  * exceptions across the process boundary.
  */
 import type { BackendName, RunConfig } from '../core/spec';

@@ -3,7 +3,7 @@
  * sampling. The generator is xoshiro128** (Blackman and Vigna, 2018): four
  * 32-bit words of state, so the state serialises to JSON and a resumed run
  * continues the exact sequence. Every stream is derived from a seed and a
- * stream name, so `initSeed`, `dataSeed` and `taskSeed` never share draws.
+ * stream name, so `initSeed`, `dataSeed` and `taskSeed` start from distinct states.
  */
 
 /** The serialisable state of an `Rng`: four unsigned 32-bit words. */
@@ -26,7 +26,7 @@ export class Rng {
     }
   }
 
-  /** Creates the stream `stream` of seed `seed`; the state words come from splitmix32 over a hash of both. */
+  /** Creates the stream `stream` of seed `seed`, with state words from splitmix32 over a hash of both. */
   static fromSeed(seed: number, stream: string): Rng {
     if (!Number.isInteger(seed) || seed < 0 || seed >= TWO_POW_32) {
       throw new RangeError(`seed must be an integer in [0, 2^32); received ${seed}`);
@@ -41,7 +41,7 @@ export class Rng {
     if (words.every((word) => word === 0)) words[0] = 1;
 
     const rng = new Rng(words);
-    // The first outputs of related states are correlated; discarding them decorrelates the streams.
+    // The first outputs of related states are correlated, so discarding them decorrelates the streams.
     for (let i = 0; i < 16; i += 1) rng.nextUint32();
     return rng;
   }
@@ -129,7 +129,7 @@ export class Rng {
       cumulative += probabilities[offset + i];
       if (u < cumulative) return i;
     }
-    // Rounding can leave the cumulative sum just under u; the last index with mass takes it.
+    // Rounding can leave the cumulative sum just under u. The last index with mass takes it.
     for (let i = length - 1; i >= 0; i -= 1) {
       if (probabilities[offset + i] > 0) return i;
     }

@@ -12,11 +12,11 @@ import { crossEntropy, forward } from '../model/transformer';
 import { Rng } from '../rng';
 import type { TokenBatch } from '../tasks';
 
-/** Token positions per forward pass; bounds the largest activation of one pass to [4096, max(dMlp, vocab)] floats. */
+/** Token positions per forward pass, which bounds the largest activation of one pass to [4096, max(dMlp, vocab)] floats. */
 const POSITIONS_PER_PASS = 4096;
 
 export interface ProbeOptions {
-  /** The probe set is split into this many groups for the Fisher estimate; at most the probe size. */
+  /** Number of groups the probe set is split into for the Fisher estimate, at most the probe size. */
   fisherGroups: number;
   fisherSeed: number;
 }

@@ -109,7 +109,7 @@ const configs: GradConfig[] = [
 
 let registered = false;
 
-/** Registers the gradients above; safe to call more than once. */
+/** Registers the gradients above. Calling it more than once is safe. */
 export function registerModelGradients(): void {
   if (registered) return;
   for (const config of configs) {

@@ -92,7 +92,7 @@ export function initParameters(arch: Architecture, initSeed: number): ParamMap {
     const values = new Float32Array(size);
     if (spec.init === 'normal') rng.fillNormal(values, arch.initStd);
     if (spec.init === 'ones') values.fill(1);
-    // tidy disposes the initial tensor; the variable holds its own reference to the data.
+    // tidy disposes the initial tensor, and the variable keeps its own reference to the data.
     params.set(spec.name, tf.tidy(() => tf.variable(tf.tensor(values, spec.shape, 'float32'), true)));
   }
   return params;
@@ -108,7 +108,7 @@ export function exportParameters(params: ParamMap): NamedTensor[] {
   }));
 }
 
-/** Overwrites the parameters with saved values; every name and shape must match. */
+/** Overwrites the parameters with saved values. Every name and shape must match. */
 export function loadParameters(params: ParamMap, saved: NamedTensor[]): void {
   const byName = new Map(saved.map((tensor) => [tensor.name, tensor]));
   for (const [name, variable] of params) {

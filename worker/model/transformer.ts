@@ -14,7 +14,7 @@ import type { ParamMap } from '../optim/optimizer';
 import { affine, batchMatMul, batchMatMulTransposeB, embeddingLookup, gelu, layerNorm, matMulPlain, oneHotFloat } from './ops';
 import type { Architecture } from './params';
 
-/** Added to masked attention scores; exp of it underflows to exactly 0 in float32. */
+/** Score added at masked attention positions. Its exp underflows to exactly 0 in float32. */
 const MASKED_SCORE = -1e9;
 
 export interface ForwardOptions {
@@ -101,7 +101,7 @@ function mlp(params: ParamMap, block: string, x: tf.Tensor2D, options: ForwardOp
 
 /** y = x W + b (+ tap) for x [rows, dIn]; returns [rows, dOut]. */
 function linear(params: ParamMap, options: ForwardOptions, x: tf.Tensor2D, weight: string, bias?: string): tf.Tensor2D {
-  // q, k and v share one input; a clone per map (same data, own handle) lets callers dispose each capture.
+  // q, k and v share one input. A clone per map (same data, own handle) lets callers dispose each capture.
   options.linearInputs?.set(weight, tf.keep(tf.clone(x)));
 
   let y = bias === undefined ? matMulPlain(x, param2(params, weight)) : affine(x, param2(params, weight), param1(params, bias));

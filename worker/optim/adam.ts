@@ -28,7 +28,7 @@ export class AdamMoments {
   constructor(
     params: ParamMap,
     private readonly hyper: AdamHyperparameters,
-    /** Parameters to track; all when omitted. */
+    /** Parameters to track, or all of them when omitted. */
     names: Iterable<string> = params.keys(),
   ) {
     for (const name of names) {

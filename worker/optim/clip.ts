@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GradMap } from './optimizer';
 
 export interface ClippedGradients {
-  /** New tensors, owned by the caller; the input gradients are left untouched. */
+  /** Clipped gradients as new tensors owned by the caller. The input gradients are left untouched. */
   grads: GradMap;
   /** Global L2 norm of the input gradients, before clipping. */
   norm: number;

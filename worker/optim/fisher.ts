@@ -89,7 +89,7 @@ export class FisherVectorProduct {
     squared.dispose();
   }
 
-  /** Returns F v for the parameters `v` covers; v must not be zero. */
+  /** Returns F v for the parameters that `v` covers. Throws a RangeError when v is zero or contains NaN. */
   apply(v: ParamVector): ParamVector {
     const norm = Math.sqrt(dot(v, v));
     if (!(norm > 0)) throw new RangeError(`Fisher–vector product needs a non-zero finite vector; its norm is ${norm}`);

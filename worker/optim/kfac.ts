@@ -50,7 +50,7 @@ import { applyUpdatesMeasuringKl, checkGradNames } from './update';
 
 export type KfacConfig = z.output<typeof kfacSchema>;
 
-/** Peak learning rate of the fallback optimizer, Adam's default; the schedule scales it like K-FAC's own. */
+/** Peak learning rate of the fallback optimizer (Adam's default), scaled by the schedule like K-FAC's own. */
 export const FALLBACK_LR = 3e-3;
 const FALLBACK_ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 const MIN_DAMPING = 1e-8;
@@ -185,7 +185,7 @@ export class KroneckerPreconditioner {
    * Returns the preconditioned gradient (A + λI)⁻¹ ∇[W; b] (G + λI)⁻¹ of each
    * layer as a [dIn(+1), dOut] tensor keyed by the weight name (the caller
    * disposes them), and Σ ⟨F̂⁻¹g, g⟩ over the layers. The products run in
-   * float32 on the backend; the inverses come from float64.
+   * float32 on the backend, with inverses computed in float64.
    */
   precondition(grads: GradMap): { directions: Map<string, tf.Tensor2D>; dot: number } {
     const directions = new Map<string, tf.Tensor2D>();

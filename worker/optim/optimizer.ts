@@ -1,6 +1,6 @@
 /**
  * The optimizer interface the training loop drives. First-order optimizers
- * use only the gradients; geometry-aware ones (K-FAC, Shampoo, the KL trust
+ * use only the gradients. Geometry-aware ones (K-FAC, Shampoo, the KL trust
  * region) also use the `StepContext` to re-run the model, read captured layer
  * inputs and output gradients, and measure KL between parameter settings.
  */

@@ -23,7 +23,7 @@ type MarkovConfig = Extract<TaskConfig, { kind: 'markov' }>;
  */
 const MIN_PROBABILITY = 1e-30;
 
-/** Rows kept in memory at once; beyond it the cache starts over. */
+/** Maximum number of rows cached at once. Beyond it the cache starts over. */
 const MAX_CACHED_ROWS = 65_536;
 
 export class MarkovChain {

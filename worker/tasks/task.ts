@@ -25,18 +25,18 @@ export interface Task {
   readonly kind: 'markov' | 'modular' | 'text';
   /** Number of distinct tokens V; the model's vocabulary size. */
   readonly vocabSize: number;
-  /** Tokens per sequence; at most the model's context length. */
+  /** Tokens per sequence, at most the model's context length. */
   readonly sequenceLength: number;
-  /** Fixed by the task seed; independent of the run's seeds. */
+  /** Validation set, fixed by the task seed and independent of the run's seeds. */
   readonly validation: TokenBatch;
-  /** Fixed by the task seed; function-space distances are measured here. */
+  /** Probe set, fixed by the task seed, on which function-space distances are measured. */
   readonly probe: TokenBatch;
   /**
    * log p*(next token | prefix) on the probe set, [probeSize, seq, vocab],
    * for tasks whose true distribution is known (`markov`); otherwise absent.
    */
   readonly probeTrueLogProbs?: Float32Array;
-  /** Draws `batchSize` training sequences; all randomness comes from `rng` (the run's data stream). */
+  /** Draws `batchSize` training sequences. All randomness comes from `rng` (the run's data stream). */
   sampleTrainBatch(rng: Rng, batchSize: number): TokenBatch;
 }
 
@@ -45,7 +45,7 @@ export interface TaskSizes {
   validationSize: number;
 }
 
-/** Raised for task settings or files that cannot make a task; the message names the problem and the fix. */
+/** Error for task settings or files that cannot make a task. The message names the problem and the fix. */
 export class TaskError extends Error {
   override readonly name = 'TaskError';
 }

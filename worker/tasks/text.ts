@@ -1,8 +1,8 @@
 /**
  * Character-level language modelling on a UTF-8 text file. Tokens are the
  * file's distinct Unicode code points in ascending order. The last
- * `validationFraction` of the file validates and the rest trains; validation
- * and probe windows are drawn from the held-out end with the task seed,
+ * `validationFraction` of the file is for validation and the rest for training.
+ * Validation and probe windows are drawn from the held-out end with the task seed,
  * training windows from the start with the run's data stream.
  */
 import type { ModelConfig, TaskConfig } from '../../core/spec';

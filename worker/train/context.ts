@@ -15,11 +15,11 @@ export interface StepContextOptions {
   step: number;
   lr: number;
   batch: Batch;
-  /** Stream from which `captureLinears('sampled')` draws labels; it advances with every draw. */
+  /** Stream from which `captureLinears('sampled')` draws labels. It advances with every draw. */
   labelRng: Rng;
 }
 
-/** A StepContext that owns cached tensors; the training loop calls `dispose` after the optimizer's step. */
+/** StepContext that owns cached tensors. The training loop calls `dispose` after the optimizer's step. */
 export interface OwnedStepContext extends StepContext {
   dispose(): void;
 }

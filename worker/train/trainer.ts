@@ -24,7 +24,7 @@ export interface TrainCallbacks {
   onProgress(progress: { step: number; totalSteps: number; loss: number; tokensPerSecond: number }): void;
   onCheckpoint(checkpoint: CheckpointPayload): void;
   onLog(level: LogLevel, message: string): void;
-  /** Polled between steps; true stops the run with a `cancelled` outcome. */
+  /** Polled between steps. Returning true stops the run with a `cancelled` outcome. */
   isCancelled(): boolean;
 }
 
@@ -35,11 +35,11 @@ export type TrainOutcome =
 
 export interface TrainOptions {
   resume?: ResumeState;
-  /** Replaces `createOptimizer` from worker/optim; for tests of the loop itself. */
+  /** Replacement for `createOptimizer` from worker/optim, for tests of the loop itself. */
   createOptimizer?: (config: RunConfig['optimizer'], params: ParamMap) => Optimizer;
 }
 
-/** Trains one run on the active tfjs backend; the caller selects the backend first. */
+/** Trains one run on the active tfjs backend. The caller selects the backend first. */
 export async function train(config: RunConfig, callbacks: TrainCallbacks, options: TrainOptions = {}): Promise<TrainOutcome> {
   const task = buildTask(config.task, config.model, { probeSize: config.probeSize, validationSize: config.training.validationSize });
   const arch: Architecture = { ...config.model, vocabSize: task.vocabSize };
@@ -85,7 +85,7 @@ class RunLoop {
     private readonly optimizer: Optimizer,
     private readonly callbacks: TrainCallbacks,
   ) {
-    // Batch order comes from dataSeed; labels sampled for the true Fisher
+    // Batch order comes from dataSeed. Labels sampled for the true Fisher
     // come from a second stream of the same seed.
     this.dataRng = Rng.fromSeed(config.dataSeed, 'data.order');
     this.labelRng = Rng.fromSeed(config.dataSeed, 'fisher.labels');
@@ -130,7 +130,7 @@ class RunLoop {
     return { kind: 'done', summary };
   }
 
-  /** Takes one optimizer step; returns an outcome only when the run ends early. */
+  /** Takes one optimizer step. Returns an outcome only when the run ends early. */
   private trainStep(step: number): TrainOutcome | undefined {
     const { training } = this.config;
     const isLogStep = step % training.logEvery === 0 || step === training.steps;
