@@ -3,6 +3,7 @@
  * per probe position, averaged; weight-space metrics are whole-model, raw or
  * after permutation alignment (prefix `aligned`).
  */
+import type { FunctionMetric } from '../../../../core/analysis/function-space';
 
 export const FUNCTION_METRIC_LABELS: Record<string, string> = {
   symmetricKl: 'symmetric KL',
@@ -13,7 +14,7 @@ export const FUNCTION_METRIC_LABELS: Record<string, string> = {
   hellinger: 'Hellinger',
   totalVariation: 'total variation',
   top1Disagreement: 'top-1 disagreement',
-};
+} satisfies Record<FunctionMetric, string>;
 
 export const WEIGHT_MEASURES = ['l2', 'relativeL2', 'cosine'] as const;
 export type WeightMeasure = (typeof WEIGHT_MEASURES)[number];
