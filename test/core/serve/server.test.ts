@@ -169,6 +169,23 @@ describe('serve API', () => {
     expect(response.status).toBe(400);
   });
 
+  it('rejects a body over 16 MiB', async () => {
+    const { server } = await startTestServer();
+    const body = `[${' '.repeat(16 * 1024 * 1024)}]`;
+
+    const response = await request(server.port, { method: 'POST', path: `/api/listExperiments?token=${server.token}`, body, headers: { 'Content-Type': 'application/json' } });
+
+    expect(response.status).toBe(413);
+  });
+
+  it('rejects a body without the JSON content type', async () => {
+    const { server } = await startTestServer();
+
+    const response = await request(server.port, { method: 'POST', path: `/api/listExperiments?token=${server.token}`, body: '[]', headers: { 'Content-Type': 'text/plain' } });
+
+    expect(response.status).toBe(415);
+  });
+
   it('rejects a foreign Host header', async () => {
     const { server } = await startTestServer();
 
