@@ -37,12 +37,17 @@ export interface ServiceOpenOptions {
 }
 
 const idSchema = z.number().int().positive();
-const namesSchema = z.array(z.string().min(1)).max(1000).optional();
+const namesSchema = z.array(z.string().min(1)).max(1000);
 
 function checkId(value: unknown, label: string): number {
   const parsed = idSchema.safeParse(value);
   if (!parsed.success) throw new ApiError('invalid', `${label} must be a positive integer (received ${JSON.stringify(value)})`);
   return parsed.data;
+}
+
+function checkStep(value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 0) throw new ApiError('invalid', `step must be a non-negative integer (received ${JSON.stringify(value)})`);
+  return value as number;
 }
 
 export class Service implements Api {
@@ -102,7 +107,7 @@ export class Service implements Api {
   }
 
   async getRunMetrics(experimentId: number, names?: string[]): Promise<MetricSeries[]> {
-    const parsed = namesSchema.safeParse(names);
+    const parsed = namesSchema.optional().safeParse(names);
     if (!parsed.success) throw new ApiError('invalid', `metric names must be an array of non-empty strings (received ${JSON.stringify(names)})`);
     return this.store.getRunMetrics(checkId(experimentId, 'experiment id'), parsed.data);
   }
@@ -112,18 +117,14 @@ export class Service implements Api {
   }
 
   async getPairMetrics(experimentId: number, step: number, metrics: string[]): Promise<PairMetricTable[]> {
-    const parsedMetrics = z.array(z.string().min(1)).max(1000).safeParse(metrics);
+    const parsedMetrics = namesSchema.safeParse(metrics);
     if (!parsedMetrics.success) throw new ApiError('invalid', `metrics must be an array of metric names (received ${JSON.stringify(metrics)})`);
-    if (!Number.isInteger(step) || step < 0) throw new ApiError('invalid', `step must be a non-negative integer (received ${JSON.stringify(step)})`);
-    return this.store.getPairMetrics(checkId(experimentId, 'experiment id'), step, parsedMetrics.data);
+    return this.store.getPairMetrics(checkId(experimentId, 'experiment id'), checkStep(step), parsedMetrics.data);
   }
 
   async getArtifacts(experimentId: number, kind: string, step?: number): Promise<Array<{ step: number; subject: string; payload: unknown }>> {
     if (typeof kind !== 'string' || kind.length === 0) throw new ApiError('invalid', `artifact kind must be a non-empty string (received ${JSON.stringify(kind)})`);
-    if (step !== undefined && (!Number.isInteger(step) || step < 0)) {
-      throw new ApiError('invalid', `step must be a non-negative integer (received ${JSON.stringify(step)})`);
-    }
-    return this.store.getArtifacts(checkId(experimentId, 'experiment id'), kind, step);
+    return this.store.getArtifacts(checkId(experimentId, 'experiment id'), kind, step === undefined ? undefined : checkStep(step));
   }
 
   async getRunLog(runId: number): Promise<Array<{ at: string; level: string; message: string }>> {
