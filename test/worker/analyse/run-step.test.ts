@@ -80,7 +80,7 @@ describe('runStepJob', () => {
     expect(value(result, 1, 2, 'alignedL2')).toBeLessThanOrEqual(value(result, 1, 2, 'l2'));
   });
 
-  it('stores the loss path, the permutation and per-run values', () => {
+  it('stores path, permutation and per-run values', () => {
     const path = result.artifacts.find((artifact) => artifact.kind === 'lossPath' && artifact.subject === '1:2')!.payload as { alphas: number[]; raw: number[] };
     expect(path.alphas).toEqual([0, 0.25, 0.5, 0.75, 1]);
     expect(path.raw).toHaveLength(5);
@@ -132,7 +132,7 @@ describe('TransformerProbe', () => {
     await tf.setBackend('cpu');
   });
 
-  it('has a Fisher quadratic close to the KL for a small step', () => {
+  it('matches KL by Fisher quadratic for small steps', () => {
     const task = taskOf(config);
     const probe = new TransformerProbe(architectureOf(config), task.probe, { fisherGroups: 3, fisherSeed: 0 });
     const start = initialParameters(config, 5);
@@ -171,7 +171,7 @@ describe('TransformerProbe', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('is flat along the path between a model and its aligned permutation', () => {
+  it('is flat to an aligned permutation', () => {
     const parameters = initialParameters(config, 8);
     const layout = layoutOf(parameters, config.model.nHeads);
     const permuted = applyPermutation(parameters, permutationFor(parameters, 80), layout);

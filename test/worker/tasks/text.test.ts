@@ -39,11 +39,11 @@ describe('buildTask text', () => {
     expect(textTask(Buffer.from([0x61, 0xff, 0xfe, 0x62]))).toThrow(/is not valid UTF-8/);
   });
 
-  it('rejects a file too short for a context and a validation split', () => {
+  it('rejects a file too short to split', () => {
     expect(textTask('abcdefghijklmnopqrstuvwxyz')).toThrow(/too short: 26 characters give 20 for training and 6 for validation, but each needs at least 9/);
   });
 
-  it('tokenises code points and splits off the end for validation', () => {
+  it('tokenises Unicode code points', () => {
     const text = 'héllo wörld, '.repeat(10);
     const task = textTask(text)();
     expect(task.vocabSize).toBe(new Set(Array.from(text)).size);

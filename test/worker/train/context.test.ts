@@ -40,7 +40,7 @@ function perturbed(scale: number): ParamMap {
 }
 
 describe('createStepContext', () => {
-  it('captures inputs and output gradients whose product is the weight gradient', () => {
+  it('captures factors of the weight gradient', () => {
     const captures = context.captureLinears('data');
     expect(captures.map((capture) => capture.weight)).toEqual(linearSpecs(arch).map((linear) => linear.weight));
 
@@ -59,7 +59,7 @@ describe('createStepContext', () => {
     flatTargets.dispose();
   });
 
-  it('leaves no tensors behind after captures are disposed', () => {
+  it('leaks no tensors after disposal', () => {
     const before = tf.memory().numTensors;
     for (const labels of ['data', 'sampled'] as const) {
       for (const capture of context.captureLinears(labels)) {
@@ -70,7 +70,7 @@ describe('createStepContext', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('samples labels that differ from the data but repeat for the same stream', () => {
+  it('samples labels reproducibly per stream', () => {
     const gradsWith = (labelRng: Rng) => {
       const own = createStepContext({ arch, params, step: 1, lr: 0.1, batch: { inputs, targets }, labelRng });
       const captures = own.captureLinears('sampled');
@@ -87,7 +87,7 @@ describe('createStepContext', () => {
     data.forEach((capture) => tf.dispose([capture.inputs, capture.outputGrads]));
   });
 
-  it('measures zero KL to itself and positive KL to a perturbation', () => {
+  it('measures KL to itself and a perturbation', () => {
     expect(context.klTo(params)).toBeCloseTo(0, 6);
     const other = perturbed(0.05);
     expect(context.klTo(other)).toBeGreaterThan(1e-6);
