@@ -133,23 +133,23 @@ export class ExperimentState {
     const keys = metrics.map((metric) => `${step}:${metric}`);
     const missing = metrics.filter((_, i) => !this.pairTables.has(keys[i]!) && !this.pendingTables.has(keys[i]!));
     if (missing.length > 0) {
-      const request = this.fetchPairTables(step, missing);
-      for (const metric of missing) this.pendingTables.set(`${step}:${metric}`, request);
+      const missingKeys = missing.map((metric) => `${step}:${metric}`);
+      // A reload of the pair index may have replaced these entries with newer requests, which stay.
+      const request: Promise<void> = this.fetchPairTables(step, missing).finally(() => {
+        for (const key of missingKeys) if (this.pendingTables.get(key) === request) this.pendingTables.delete(key);
+      });
+      for (const key of missingKeys) this.pendingTables.set(key, request);
     }
     await Promise.all(keys.map((key) => this.pendingTables.get(key)));
   }
 
   private async fetchPairTables(step: number, metrics: string[]): Promise<void> {
     const generation = this.tablesGeneration;
-    try {
-      const tables = await this.app.api.getPairMetrics(this.id, step, metrics);
-      if (generation !== this.tablesGeneration) return;
-      const next = new Map(this.pairTables);
-      for (const table of tables) next.set(`${table.step}:${table.metric}`, table);
-      this.pairTables = next;
-    } finally {
-      for (const metric of metrics) this.pendingTables.delete(`${step}:${metric}`);
-    }
+    const tables = await this.app.api.getPairMetrics(this.id, step, metrics);
+    if (generation !== this.tablesGeneration) return;
+    const next = new Map(this.pairTables);
+    for (const table of tables) next.set(`${table.step}:${table.metric}`, table);
+    this.pairTables = next;
   }
 
   pairTable(step: number, metric: string): PairMetricTable | undefined {
