@@ -81,6 +81,7 @@ function timeOptimizer(config: OptimizerConfig, task: Task, arch: Architecture, 
 async function main(): Promise<void> {
   const backend = option('backend', 'wasm') as ConcreteBackend;
   const steps = Number(option('steps', '10'));
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer; received ${option('steps', '10')}`);
   const choice = await selectBackend(backend);
   if (choice.backend !== backend) throw new Error(`backend ${backend} is unavailable: ${choice.note}`);
 
