@@ -132,7 +132,7 @@ describe('TransformerProbe', () => {
     await tf.setBackend('cpu');
   });
 
-  it('matches KL by Fisher quadratic for small steps', () => {
+  it('approximates KL by a Fisher quadratic', () => {
     const task = taskOf(config);
     const probe = new TransformerProbe(architectureOf(config), task.probe, { fisherGroups: 3, fisherSeed: 0 });
     const start = initialParameters(config, 5);
