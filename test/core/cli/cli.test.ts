@@ -34,7 +34,7 @@ describe('seedscope run', { timeout: 60_000 }, () => {
     expect(lines[0]).toBe('experiment 1');
     expect(result.stdout).toMatch(/^run\s+optimizer\s+init\s+data\s+status/m);
     expect(result.stdout).toMatch(/^4 done$/m);
-    expect(weightHashes(db, 1).every((hash) => hash !== null)).toBe(true);
+    for (const hash of weightHashes(db, 1)) expect(hash).not.toBeNull();
   });
 
   it('lists every spec issue and exits 2', async () => {
@@ -196,7 +196,7 @@ describe('seedscope resume', { timeout: 60_000 }, () => {
     expect(result.code).toBe(130);
     expect(result.stderr).toMatch(/continue with: seedscope resume 1 --db/);
     const store = Store.open(db);
-    expect(store.listRuns(1).every((run) => run.status === 'queued')).toBe(true);
+    for (const run of store.listRuns(1)) expect(run.status).toBe('queued');
     store.close();
   });
 });
@@ -238,7 +238,7 @@ describe('two processes on one database', { timeout: 60_000 }, () => {
 
     expect(result.code).toBe(0);
     expect(reads.length).toBeGreaterThan(0);
-    expect(reads.every((code) => code === 0)).toBe(true);
+    for (const code of reads) expect(code).toBe(0);
   });
 });
 

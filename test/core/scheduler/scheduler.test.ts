@@ -44,8 +44,12 @@ describe('Scheduler', () => {
 
     const runs = store.listRuns(experimentId);
     expect(runs.map((run) => run.status)).toEqual(['done', 'done', 'done', 'done']);
-    expect(runs.every((run) => run.step === 20 && run.attempts === 1 && run.backend === 'cpu')).toBe(true);
-    expect(runs.every((run) => /^[0-9a-f]{64}$/.test(run.weightsSha256 ?? ''))).toBe(true);
+    for (const run of runs) {
+      expect(run.step).toBe(20);
+      expect(run.attempts).toBe(1);
+      expect(run.backend).toBe('cpu');
+      expect(run.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
+    }
     expect(progressRuns.size).toBe(4);
     expect(store.getExperimentSummary(experimentId)!.status).toBe('done');
 
@@ -123,9 +127,9 @@ describe('Scheduler', () => {
 
     await runToIdle(scheduler);
 
-    expect(store.listRuns(experimentId).every((run) => run.status === 'cancelled')).toBe(true);
+    for (const run of store.listRuns(experimentId)) expect(run.status).toBe('cancelled');
     expect(ended.length).toBeGreaterThan(0);
-    expect(ended.every((status) => status === 'cancelled')).toBe(true);
+    for (const status of ended) expect(status).toBe('cancelled');
   });
 
   it('notices a cancel written by another connection', async () => {
@@ -197,7 +201,7 @@ describe('Scheduler', () => {
 
     await scheduler.stop();
 
-    expect(store.listRuns(experimentId).every((run) => run.status === 'queued')).toBe(true);
+    for (const run of store.listRuns(experimentId)) expect(run.status).toBe('queued');
     expect(scheduler.activeRunCount).toBe(0);
   });
 });

@@ -64,7 +64,10 @@ describe('Store runs', () => {
     const { store, experimentId, spec } = openWithExperiment();
     const runs = store.listRuns(experimentId);
     expect(runs).toHaveLength(expandSweep(spec).length);
-    expect(runs.every((run) => run.status === 'queued' && run.totalSteps === 20)).toBe(true);
+    for (const run of runs) {
+      expect(run.status).toBe('queued');
+      expect(run.totalSteps).toBe(20);
+    }
     expect(store.getExperimentSummary(experimentId)!.status).toBe('queued');
     store.close();
   });
@@ -150,7 +153,7 @@ describe('Store runs', () => {
     const running = store.claimNextRun(owner)!;
 
     expect(store.cancelRuns({ experimentId })).toEqual([running.id]);
-    expect(store.listRuns(experimentId).every((run) => run.status === 'cancelled')).toBe(true);
+    for (const run of store.listRuns(experimentId)) expect(run.status).toBe('cancelled');
     expect(store.getExperimentSummary(experimentId)!.status).toBe('cancelled');
     store.close();
   });
