@@ -10,6 +10,7 @@ import type { ParamMap } from '../optim/optimizer';
 import type { Architecture } from '../model/params';
 import { crossEntropy, forward } from '../model/transformer';
 import { Rng } from '../rng';
+import { meanLoss } from '../train/evaluate';
 import type { TokenBatch } from '../tasks';
 
 /** Token positions per forward pass, which bounds the largest activation of one pass to [4096, max(dMlp, vocab)] floats. */
@@ -117,19 +118,11 @@ export class TransformerProbe implements ModelProbe {
     });
   }
 
-  /** Mean cross-entropy of the probe targets, over the positions that carry one. */
+  /** Mean cross-entropy of the probe targets over the positions that carry one, or NaN when none does. */
   private meanProbeLoss(variables: ParamMap): number {
-    let total = 0;
-    let counted = 0;
-    for (let first = 0; first < this.probe.size; first += this.sequencesPerPass) {
-      const batch = sliceBatch(this.probe, first, Math.min(this.probe.size, first + this.sequencesPerPass));
-      total += tf.tidy(() => {
-        const logits = forward(variables, this.arch, tf.tensor2d(batch.inputs, [batch.size, batch.seq], 'int32'));
-        return crossEntropy(logits, tf.tensor1d(batch.targets, 'int32'), 'sum').dataSync()[0]!;
-      });
-      counted += batch.targets.reduce((sum, target) => sum + (target >= 0 ? 1 : 0), 0);
-    }
-    return counted > 0 ? total / counted : Number.NaN;
+    // meanLoss returns 0 for a set without targets, so that case is handled here.
+    if (!this.probe.targets.some((target) => target >= 0)) return Number.NaN;
+    return meanLoss(variables, this.arch, this.probe, this.sequencesPerPass);
   }
 
   /** Draws y ∼ p_θ(· | x) at each position that carries a target; -1 elsewhere. */
