@@ -28,7 +28,7 @@ export const OPTIMIZER_FIELDS: Record<(typeof OPTIMIZER_KINDS)[number], Hyperpar
   sgd: [lr('0.1'), { key: 'momentum', label: 'momentum', placeholder: '0.9' }, { key: 'nesterov', label: 'Nesterov', placeholder: '', kind: 'checkbox' }, { key: 'weightDecay', label: 'weight decay', placeholder: '0' }],
   adam: [lr('0.003'), { key: 'beta1', label: 'β1', placeholder: '0.9' }, { key: 'beta2', label: 'β2', placeholder: '0.999' }],
   adamw: [lr('0.003'), { key: 'beta1', label: 'β1', placeholder: '0.9' }, { key: 'beta2', label: 'β2', placeholder: '0.999' }, { key: 'weightDecay', label: 'weight decay', placeholder: '0.01' }],
-  kfac: [lr('0.1'), { key: 'damping', label: 'damping λ', placeholder: '0.001' }, { key: 'inverseEvery', label: 'inverse every', placeholder: '10' }, { key: 'klClip', label: 'KL clip κ', placeholder: '0.001' }],
+  kfac: [lr('0.1'), { key: 'damping', label: 'damping λ', placeholder: '0.03' }, { key: 'inverseEvery', label: 'inverse every', placeholder: '10' }, { key: 'klClip', label: 'KL clip κ', placeholder: '0.001' }],
   shampoo: [lr('0.003'), { key: 'preconditionEvery', label: 'precondition every', placeholder: '10' }, { key: 'graft', label: 'graft', placeholder: 'adam', kind: 'select', options: ['adam', 'sgd'] }],
   'trust-region': [{ key: 'maxKl', label: 'KL budget δ', placeholder: '0.001' }, { key: 'direction', label: 'direction', placeholder: 'cg', kind: 'select', options: ['cg', 'kfac'] }, { key: 'cgIterations', label: 'CG iterations', placeholder: '10' }],
 };
