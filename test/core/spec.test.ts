@@ -9,7 +9,7 @@ function issuesOf(input: unknown) {
 }
 
 describe('parseSweepSpec', () => {
-  it('names the field, value and range of a number out of range', () => {
+  it('names field, value and range when out of range', () => {
     const [issue] = issuesOf({ ...tinySpec(), training: { steps: 0 } });
     expect(issue!.path).toBe('training.steps');
     expect(issue!.message).toMatch(/>=1/);

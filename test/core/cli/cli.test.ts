@@ -158,7 +158,7 @@ describe('seedscope reads', { timeout: 60_000 }, () => {
 });
 
 describe('seedscope resume', { timeout: 60_000 }, () => {
-  it('ends a killed sweep with the weights of an uninterrupted one', async () => {
+  it('resumes a killed sweep to identical weights', async () => {
     const folder = tempFolder();
     const spec = tinySpec({ training: { steps: 240, logEvery: 10 }, checkpoints: { count: 6 } });
     const specFile = writeSpec(folder, spec);

@@ -18,7 +18,7 @@ describe('native-abi script', () => {
     expect(fs.readFileSync(expected).equals(installed)).toBe(true);
   });
 
-  it('fails electron mode with the reason when no Electron binary is installed', () => {
+  it('fails electron mode without an Electron binary', () => {
     const electronInstalled = fs.existsSync(path.join(repositoryRoot, 'node_modules', 'electron', 'path.txt'));
     if (electronInstalled) return;
 
