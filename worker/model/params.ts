@@ -113,15 +113,15 @@ export function loadParameters(params: ParamMap, saved: NamedTensor[]): void {
   const byName = new Map(saved.map((tensor) => [tensor.name, tensor]));
   for (const [name, variable] of params) {
     const tensor = byName.get(name);
-    if (tensor === undefined) throw new Error(`saved weights lack parameter "${name}"; the checkpoint belongs to another architecture`);
+    if (tensor === undefined) throw new Error(`saved weights are missing parameter "${name}", so the checkpoint belongs to another architecture; resume it with the model config it was trained with`);
     if (tensor.shape.join(',') !== variable.shape.join(',')) {
-      throw new Error(`saved parameter "${name}" has shape [${tensor.shape.join(', ')}] but the model expects [${variable.shape.join(', ')}]`);
+      throw new Error(`saved parameter "${name}" has shape [${tensor.shape.join(', ')}] but the model expects [${variable.shape.join(', ')}]; resume it with the model config it was trained with`);
     }
     tf.tidy(() => variable.assign(tf.tensor(tensor.data, tensor.shape, 'float32')));
   }
   if (byName.size !== params.size) {
     const extra = [...byName.keys()].filter((name) => !params.has(name));
-    throw new Error(`saved weights have parameters the model lacks: ${extra.join(', ')}`);
+    throw new Error(`saved weights have parameters the model does not define: ${extra.join(', ')}; resume them with the model config they were trained with`);
   }
 }
 

@@ -95,7 +95,7 @@ class RunLoop {
   restore(resume: ResumeState): void {
     const state = parseTrainerState(resume.trainerState);
     if (state.step !== resume.step) {
-      throw new Error(`resume state is inconsistent: checkpoint step ${resume.step} but trainer state step ${state.step}`);
+      throw new Error(`invalid resume state: checkpoint step ${resume.step} but trainer state step ${state.step}; resume from a checkpoint whose blobs were saved together`);
     }
     if (resume.step >= this.config.training.steps) {
       throw new Error(`cannot resume at step ${resume.step}: the run has only ${this.config.training.steps} steps`);
