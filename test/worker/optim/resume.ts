@@ -1,5 +1,5 @@
 /**
- * Checks that an optimizer resumes bit-exactly: a run interrupted by
+ * Checks that an optimizer resumes bit-exactly. A run interrupted by
  * saveState/loadState must end with the same weights as an uninterrupted one.
  */
 import { expect } from 'vitest';
