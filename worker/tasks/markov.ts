@@ -2,7 +2,7 @@
  * A random Markov chain of order k over V tokens. Each transition row
  * p(· | previous k tokens) is drawn from a symmetric Dirichlet(concentration)
  * with a generator seeded by the task seed and the row's context, so rows are
- * computed on demand and never stored in full (V^k rows of V entries).
+ * computed on demand and at most MAX_CACHED_ROWS of the V^k rows are kept.
  *
  * A sequence of T + 1 tokens x_0 … x_T starts with k tokens drawn uniformly
  * and independently; every later token x_t is drawn from the row of
@@ -18,7 +18,7 @@ type MarkovConfig = Extract<TaskConfig, { kind: 'markov' }>;
 
 /**
  * Smallest probability a transition may take. Dirichlet draws with a small
- * concentration underflow to exactly 0 in float64; the floor keeps every
+ * concentration underflow to exactly 0 in float64. The floor keeps every
  * log-probability finite, at a cost below 1e-30 in total mass per entry.
  */
 const MIN_PROBABILITY = 1e-30;
