@@ -1,7 +1,7 @@
 /**
  * Differentiable building blocks with hand-written gradients.
  *
- * They compute the same functions as the plain TensorFlow.js ops; only the
+ * They compute the same functions as the plain TensorFlow.js ops. Only the
  * backward pass differs, chosen for the wasm backend of tfjs 4.22, where
  *  - A matMul with `transposeA` or `transposeB` runs several times slower
  *    than a plain one, and the built-in matMul gradient uses both. So the
