@@ -27,15 +27,20 @@ export function attachAnalysis(service: Service, options: AnalysisHookOptions = 
   const running = new Map<number, Promise<void>>();
   const pending = new Set<number>();
 
+  // The executor starts on the first step job, so a pass with nothing to compute forks no worker.
   const runOnce = async (experimentId: number): Promise<void> => {
-    const executor = await startExecutor();
+    let executor: Awaited<ReturnType<typeof startExecutor>> | null = null;
+    const execute: StepExecutor = async (payload, onPair) => {
+      executor ??= await startExecutor();
+      return executor.execute(payload, onPair);
+    };
     try {
-      await analyseExperiment(service.store.db, experimentId, executor.execute, {
+      await analyseExperiment(service.store.db, experimentId, execute, {
         barrierSteps: options.barrierSteps ?? 'all',
         onProgress: (progress) => service.publish({ type: 'analysisProgress', experimentId, done: progress.done, total: progress.total, message: progress.message }),
       });
     } finally {
-      await executor.stop();
+      await executor?.stop();
     }
   };
 

@@ -137,4 +137,38 @@ describe('attachAnalysis', () => {
     expect(progress.at(-1)).toMatchObject({ type: 'analysisProgress', experimentId, done: 2, total: 2 });
     await service.close();
   });
+
+  it('starts no executor when up to date', async () => {
+    const experimentId = seedDatabase(2, 2);
+    const service = new Service(Store.open(file));
+    const passes: string[] = [];
+    let passEnded = () => {};
+    service.subscribe((event) => {
+      if (event.type !== 'analysisProgress' || !event.message.startsWith('analysis up to date')) return;
+      passes.push(event.message);
+      passEnded();
+    });
+    const nextPass = () => new Promise<void>((resolve) => (passEnded = resolve));
+    let starts = 0;
+    const execute: StepExecutor = async (payload, onPair) => runStepJob({ ...payload, options: { ...payload.options, pathPoints: 3, fisherGroups: 2 } }, onPair);
+    const detach = attachAnalysis(service, {
+      startExecutor: async () => {
+        starts += 1;
+        return { execute, stop: async () => {} };
+      },
+    });
+    const lastRun = runIdsOf(service.store, experimentId)[1]!;
+
+    let ended = nextPass();
+    service['callRunFinishedHooks'](experimentId, lastRun);
+    await ended;
+    ended = nextPass();
+    service['callRunFinishedHooks'](experimentId, lastRun);
+    await ended;
+    await detach();
+
+    expect(passes).toHaveLength(2);
+    expect(starts).toBe(1);
+    await service.close();
+  });
 });
