@@ -6,7 +6,7 @@
  */
 import type { PairMetricTable } from '../../../../core/api';
 import { metricLabelWithUnit } from './metric-names';
-import { assignOptimizerColors, baseOption, colorFor, optimizerColor, themeColors, valueAxis, type OptimizerColors, type Theme } from './palette';
+import { assignOptimizerColors, baseOption, colorFor, NON_FINITE_COLOR, optimizerColor, themeColors, valueAxis, type OptimizerColors, type Theme } from './palette';
 import { median } from './stats';
 import { escapeHtml, formatValue } from './text';
 
@@ -189,7 +189,7 @@ export function buildDistanceHeatmapOption(input: HeatmapInput): Record<string, 
       subtext: nonFinite > 0 ? `${nonFinite} non-finite pairs left blank` : '',
       left: 'center',
       textStyle: { color: colors.text, fontSize: 13 },
-      subtextStyle: { color: '#d62728' },
+      subtextStyle: { color: NON_FINITE_COLOR },
     },
     // Rotated run labels take about 90 px under the grid; the colour scale sits below them.
     grid: { left: ordered.length <= 24 ? 110 : 24, right: 24, top: 48, bottom: ordered.length <= 24 ? 140 : 60 },
@@ -292,15 +292,17 @@ export interface OverStepsInput {
 export function buildDistanceOverStepsOption(input: OverStepsInput): Record<string, unknown> {
   const optimizers = [...new Set(input.runs.map((run) => run.optimizer))];
   const colors = colorsOrDefault(input.colors, input.runs);
+  const optimizerOf = new Map(input.runs.map((run) => [run.id, run.optimizer]));
   const tables = input.tables.filter((table) => table.step >= 1).sort((a, b) => a.step - b.step);
+  const sameOptimizerPairs = tables.map(({ step, weight, fn }) => ({ step, pairs: joinPairs(weight, fn, input.runs).filter((point) => point.sameOptimizer) }));
   const series: Array<Record<string, unknown>> = [];
 
   optimizers.forEach((optimizer) => {
     const color = optimizerColor(colors, optimizer);
     const functionLine: Array<[number, number | null]> = [];
     const weightLine: Array<[number, number | null]> = [];
-    for (const { step, weight, fn } of tables) {
-      const points = joinPairs(weight, fn, input.runs).filter((point) => point.sameOptimizer && point.group.startsWith(`${optimizer} ×`));
+    for (const { step, pairs } of sameOptimizerPairs) {
+      const points = pairs.filter((point) => optimizerOf.get(point.runA) === optimizer);
       const fnMedian = median(points.map((point) => point.function));
       const weightMedian = median(points.map((point) => point.weight));
       functionLine.push([step, Number.isFinite(fnMedian) ? fnMedian : null]);
@@ -312,10 +314,11 @@ export function buildDistanceOverStepsOption(input: OverStepsInput): Record<stri
     );
   });
 
+  const base = baseOption(input.theme);
   return {
-    ...baseOption(input.theme),
+    ...base,
     grid: { left: 72, right: 72, top: 40, bottom: 56 },
-    tooltip: { ...(baseOption(input.theme).tooltip as object), trigger: 'axis', valueFormatter: (value: number) => formatValue(value) },
+    tooltip: { ...(base.tooltip as object), trigger: 'axis', valueFormatter: (value: number) => formatValue(value) },
     xAxis: { ...valueAxis(input.theme, 'checkpoint step (log scale)'), type: 'log', logBase: 10, scale: false, min: 'dataMin', max: 'dataMax' },
     yAxis: [
       valueAxis(input.theme, `median ${metricLabelWithUnit(input.functionMetric)}, solid`, { nameGap: 52, scale: false, min: 0 }),

@@ -153,6 +153,18 @@ describe('buildDistanceOverStepsOption', () => {
     ]);
   });
 
+  it('keeps each optimizer to its own pairs', () => {
+    // Runs 1, 2 are adam and runs 3, 4 sgd; the four cross pairs have value 100 and must not count.
+    const runs = makeRuns(['adam', 'sgd'], 2);
+    const valueOf = (a: number, b: number) => (a <= 2 && b <= 2 ? 1 : a > 2 && b > 2 ? 2 : 100);
+    const tables = [{ step: 5, weight: makeTable(runs, 'l2', 5, valueOf), fn: makeTable(runs, 'symmetricKl', 5, valueOf) }];
+
+    const series = buildDistanceOverStepsOption({ tables, runs, weightMetric: 'l2', functionMetric: 'symmetricKl', theme: 'light' }).series as Series[];
+
+    expect(series.map((each) => each.name)).toEqual(['adam', 'adam', 'sgd', 'sgd']);
+    expect(series.map((each) => each.data)).toEqual([[[5, 1]], [[5, 1]], [[5, 2]], [[5, 2]]]);
+  });
+
   it('uses a log step axis and distance axes from 0', () => {
     const runs = makeRuns(['adam'], 2);
     const tables = [0, 1, 10, 100].map((step) => ({ step, weight: makeTable(runs, 'alignedL2', step, () => 8 + step), fn: makeTable(runs, 'fisherRao', step, () => 1) }));
