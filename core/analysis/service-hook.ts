@@ -29,7 +29,7 @@ export function attachAnalysis(service: Service, options: AnalysisHookOptions = 
 
   // The executor starts on the first step job, so a pass with nothing to compute forks no worker.
   const runOnce = async (experimentId: number): Promise<void> => {
-    let executor: Awaited<ReturnType<typeof startExecutor>> | null = null;
+    let executor = null as Awaited<ReturnType<typeof startExecutor>> | null;
     const execute: StepExecutor = async (payload, onPair) => {
       executor ??= await startExecutor();
       return executor.execute(payload, onPair);
