@@ -6,7 +6,7 @@
  */
 import type { PairMetricTable } from '../../../../core/api';
 import { metricLabelWithUnit } from './metric-names';
-import { assignOptimizerColors, baseOption, colorFor, NON_FINITE_COLOR, optimizerColor, themeColors, valueAxis, type OptimizerColors, type Theme } from './palette';
+import { baseOption, colorFor, colorsOrDefault, NON_FINITE_COLOR, optimizerColor, themeColors, valueAxis, type OptimizerColors, type Theme } from './palette';
 import { median } from './stats';
 import { escapeHtml, formatValue } from './text';
 
@@ -57,11 +57,6 @@ export interface ScatterInput {
   theme: Theme;
   /** Colours of the optimizers; by default assigned from the sorted labels of `runs`. */
   colors?: OptimizerColors;
-}
-
-/** Returns `colors`, or the default assignment over the sorted optimizer labels of `runs`. */
-export function colorsOrDefault(colors: OptimizerColors | undefined, runs: readonly RunDescriptor[]): OptimizerColors {
-  return colors ?? assignOptimizerColors([], runs.map((run) => run.optimizer));
 }
 
 /** Points whose weight or function distance is NaN or ±Infinity; they cannot be placed and are listed instead. */

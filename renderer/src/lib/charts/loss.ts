@@ -2,12 +2,13 @@
  * Run metric curves grouped by optimizer: each group's mean of the smoothed
  * runs with a ±1 standard deviation band on top, and every run's raw series
  * drawn faintly underneath. Smoothing is the debiased exponential moving
- * average of `smoothSeries`, so at weight 0 the mean is the plain mean of the runs. NaN and ±Infinity become gaps in the lines (ECharts draws no
- * segment through null) and each stretch of them gets a dashed vertical mark,
- * so they are visible but never set the axis range.
+ * average of `smoothSeries`, so at weight 0 the mean is the plain mean of the
+ * runs. NaN and ±Infinity become gaps in the lines (ECharts draws no segment
+ * through null) and each stretch of them gets a dashed vertical mark, so they
+ * are visible but never set the axis range.
  */
 import { metricLabel, metricLabelWithUnit } from './metric-names';
-import { assignOptimizerColors, baseOption, NON_FINITE_COLOR, optimizerColor, themeColors, valueAxis, type OptimizerColors, type Theme } from './palette';
+import { baseOption, colorsOrDefault, NON_FINITE_COLOR, optimizerColor, themeColors, valueAxis, type OptimizerColors, type Theme } from './palette';
 import { smoothSeries } from './smoothing';
 import { mean, nonFiniteLabel, standardDeviation } from './stats';
 import { escapeHtml } from './text';
@@ -94,7 +95,7 @@ function finiteOrNull(value: number): number | null {
 
 export function buildLossCurvesOption(input: LossChartInput): Record<string, unknown> {
   const bands = summariseByOptimizer(input.curves, input.smoothing);
-  const optimizerColors = input.colors ?? assignOptimizerColors([], input.curves.map((curve) => curve.optimizer));
+  const optimizerColors = colorsOrDefault(input.colors, input.curves);
   const colorOf = new Map(bands.map((band) => [band.optimizer, optimizerColor(optimizerColors, band.optimizer)]));
   const series: Array<Record<string, unknown>> = [];
 
@@ -138,12 +139,13 @@ export function buildLossCurvesOption(input: LossChartInput): Record<string, unk
   }
 
   const colors = themeColors(input.theme);
+  const base = baseOption(input.theme);
   return {
-    ...baseOption(input.theme),
+    ...base,
     title: { text: smoothingNote(input.smoothing), left: 'center', top: 22, textStyle: { color: colors.mutedText, fontSize: 11, fontWeight: 'normal' } },
     grid: { left: 64, right: 24, top: 52, bottom: 56 },
     tooltip: {
-      ...(baseOption(input.theme).tooltip as object),
+      ...(base.tooltip as object),
       trigger: 'axis',
       formatter: (params: Array<{ seriesId: string; seriesName: string; value: number[]; marker: string }>) => formatMeanTooltip(params, input.metric),
     },

@@ -42,6 +42,11 @@ export function assignOptimizerColors(order: readonly string[], present: Iterabl
   return new Map([...labels, ...extra].map((label, i) => [label, colorFor(i)]));
 }
 
+/** Returns `colors`, or the default assignment over the sorted optimizer labels of `items`. */
+export function colorsOrDefault(colors: OptimizerColors | undefined, items: ReadonlyArray<{ optimizer: string }>): OptimizerColors {
+  return colors ?? assignOptimizerColors([], items.map((item) => item.optimizer));
+}
+
 /** Returns the colour of `optimizer`, or a colour after the assigned ones when the map lacks it. */
 export function optimizerColor(colors: OptimizerColors, optimizer: string): string {
   return colors.get(optimizer) ?? colorFor(colors.size);
