@@ -48,7 +48,7 @@ async function serve(options: ServeCommandOptions, command: Command): Promise<vo
   let server;
   try {
     const rendererDir = options.rendererDir ?? path.join(repositoryRoot, 'out', 'renderer');
-    server = await startServer({ api: service, rendererDir, port: options.port, log: (line) => log.info(line) });
+    server = await startServer({ api: service, rendererDir, port: options.port });
   } catch (error) {
     await detachAnalysis();
     await service.close();

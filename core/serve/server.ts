@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { encodeNumber, type Api, type ApiEvent } from '../api';
-import { createLogger } from '../log';
+import { createLogger, type Logger } from '../log';
 import { isApiMethod, type ApiReply, type WireError } from './api-methods';
 import { dispatchApiCall } from './api-requests';
 import { RENDERER_CSP } from './csp';
@@ -44,8 +44,8 @@ export interface ServeOptions {
   rendererDir: string;
   /** TCP port; 0 picks a free one. */
   port?: number;
-  /** Log sink for starts, stops and errors; defaults to the `serve.http` logger at level info. */
-  log?: (line: string) => void;
+  /** Logger of starts and stops (info) and failed requests (error); the `serve.http` logger by default. */
+  logger?: Logger;
 }
 
 export interface RunningServer {
@@ -60,16 +60,16 @@ export interface RunningServer {
 /** Starts the server on 127.0.0.1 with a fresh random token. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const token = randomBytes(32).toString('base64url');
-  const log = options.log ?? ((line: string) => httpLog.info(line));
+  const logger = options.logger ?? httpLog;
   const rendererDir = resolve(options.rendererDir);
   await assertRendererBuilt(rendererDir);
 
   const streams = new Set<ServerResponse>();
   let port = 0;
   const server = createServer((request, response) => {
-    const context = { api: options.api, token, rendererDir, port, streams, log };
+    const context = { api: options.api, token, rendererDir, port, streams, logger };
     handleRequest(context, request, response).catch((error: unknown) => {
-      log(`request failed error=${JSON.stringify(String(error))} method=${request.method} path=${pathOf(request)}`);
+      logger.error('request failed', { error: String(error), method: request.method, path: pathOf(request) });
       if (!response.headersSent) sendJson(response, 500, failure('internal', 'internal server error; see the serve log'));
       else response.destroy();
     });
@@ -83,7 +83,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
   });
   port = (server.address() as AddressInfo).port;
-  log(`listening host=${SERVE_HOST} port=${port}`);
+  logger.info('listening', { host: SERVE_HOST, port });
 
   return {
     url: `http://${SERVE_HOST}:${port}/?token=${token}`,
@@ -95,7 +95,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       streams.clear();
       await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
       server.closeAllConnections();
-      log(`stopped port=${port}`);
+      logger.info('stopped', { port });
     },
   };
 }
@@ -106,7 +106,7 @@ interface RequestContext {
   rendererDir: string;
   port: number;
   streams: Set<ServerResponse>;
-  log: (line: string) => void;
+  logger: Logger;
 }
 
 /**
@@ -176,7 +176,7 @@ async function handleApiRequest(context: RequestContext, url: URL, request: Inco
 
   const reply = await dispatchApiCall(context.api, name, args);
   if (!reply.ok && reply.error.code === 'internal') {
-    context.log(`call failed error=${JSON.stringify(reply.error.message)} method=${name}`);
+    context.logger.error('call failed', { error: reply.error.message, method: name });
   }
   sendJson(response, reply.ok ? 200 : statusFor(reply.error.code), reply);
 }

@@ -3,25 +3,33 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiReply } from '../../../core/serve/api-methods';
+import type { Logger } from '../../../core/log';
 import { RENDERER_CSP } from '../../../core/serve/csp';
 import { encodeJson, handleRequest, isLoopbackAddress, startServer, type RunningServer } from '../../../core/serve/server';
 import { Service } from '../../../core/service';
 import { tempDatabasePath, tempFolder, tinySpec } from '../helpers/temp';
 
 const cleanups: Array<() => Promise<void>> = [];
+const silentLogger: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-/** A real Service on a fresh database behind a server on a free port, with a stub renderer build. */
-async function startTestServer(): Promise<{ server: RunningServer; service: Service; rendererDir: string }> {
-  const service = Service.open({ dbPath: tempDatabasePath() });
+/** Writes a stub renderer build (index.html and one asset) to a fresh folder. */
+function writeRendererBuild(): string {
   const rendererDir = tempFolder('seedscope-renderer-');
   fs.writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>Seedscope</title>');
   fs.mkdirSync(path.join(rendererDir, 'assets'));
   fs.writeFileSync(path.join(rendererDir, 'assets', 'app.js'), 'console.log(1);');
-  const server = await startServer({ api: service, rendererDir, log: () => {} });
+  return rendererDir;
+}
+
+/** A real Service on a fresh database behind a server on a free port, with a stub renderer build. */
+async function startTestServer(): Promise<{ server: RunningServer; service: Service; rendererDir: string }> {
+  const service = Service.open({ dbPath: tempDatabasePath() });
+  const rendererDir = writeRendererBuild();
+  const server = await startServer({ api: service, rendererDir, logger: silentLogger });
   cleanups.push(async () => {
     await server.close();
     await service.close();
@@ -80,7 +88,7 @@ describe('startServer', () => {
     const service = Service.open({ dbPath: tempDatabasePath() });
     cleanups.push(() => service.close());
 
-    await expect(startServer({ api: service, rendererDir: tempFolder(), log: () => {} })).rejects.toThrow(/npm run build/);
+    await expect(startServer({ api: service, rendererDir: tempFolder(), logger: silentLogger })).rejects.toThrow(/npm run build/);
   });
 });
 
@@ -220,6 +228,21 @@ describe('serve API', () => {
   });
 });
 
+describe('serve logging', () => {
+  it('logs a failed call as an error', async () => {
+    const errors: string[] = [];
+    const logger: Logger = { ...silentLogger, error: (message, fields) => errors.push(`${message} ${fields?.method} ${fields?.error}`) };
+    const api = { listExperiments: async () => Promise.reject(new Error('disk full')) } as never;
+    const server = await startServer({ api, rendererDir: writeRendererBuild(), logger });
+    cleanups.push(() => server.close());
+
+    const response = await call(server.port, 'listExperiments', [], server.token);
+
+    expect(response.status).toBe(500);
+    expect(errors).toEqual(['call failed listExperiments disk full']);
+  });
+});
+
 describe('serve static files', () => {
   it('serves index.html with the content security policy', async () => {
     const { server } = await startTestServer();
@@ -262,7 +285,7 @@ describe('handleRequest', () => {
       writeHead: (status: number) => (written.status = status),
       end: (body: string) => (written.body = body),
     };
-    const context = { api: {} as never, token: 't', rendererDir: '/nonexistent', port: 8080, streams: new Set<never>(), log: () => {} };
+    const context = { api: {} as never, token: 't', rendererDir: '/nonexistent', port: 8080, streams: new Set<never>(), logger: silentLogger };
 
     await handleRequest(context, incoming as never, outgoing as never);
 
