@@ -27,7 +27,6 @@ function unwrap<T>(reply: ApiReply<T>): T {
   throw new ApiError(reply.error.code, reply.error.message, reply.error.issues);
 }
 
-
 function createIpcClient(bridge: SeedscopeBridge): Api {
   const api: Record<string, unknown> = {};
   for (const method of API_METHODS) {
@@ -66,7 +65,7 @@ export function createHttpClient(origin: string, token: string): Api {
       source = new EventSource(`${origin}/api/events?${query}`);
       source.onmessage = (message: MessageEvent<string>) => {
         const event = decodeEvent(JSON.parse(message.data));
-        for (const each of listeners) each(event);
+        for (const notify of listeners) notify(event);
       };
     }
     return () => {

@@ -163,9 +163,9 @@ function formatMeanTooltip(params: Array<{ seriesId: string; seriesName: string;
   const step = means[0]!.value[0];
   const lines = means.map((param) => {
     const [, value, sd, finiteRuns, runCount] = param.value as [number, number | null, number, number, number];
-    const shown = value === null ? 'no finite value' : `${value.toPrecision(4)} ± ${sd.toPrecision(2)}`;
+    const summary = value === null ? 'no finite value' : `${value.toPrecision(4)} ± ${sd.toPrecision(2)}`;
     const missing = finiteRuns < runCount ? ` (${runCount - finiteRuns} of ${runCount} runs non-finite or absent)` : '';
-    return `${param.marker}${escapeHtml(param.seriesName)}: ${shown}${missing}`;
+    return `${param.marker}${escapeHtml(param.seriesName)}: ${summary}${missing}`;
   });
   return [`${escapeHtml(metricLabel(metric))} at step ${step}`, ...lines].join('<br>');
 }
