@@ -13,13 +13,15 @@ export interface ThemeColors {
   axis: string;
   grid: string;
   tooltipBackground: string;
+  /** Panel colour behind the charts (`--panel` in app.css), used as the background of exported PNGs. */
+  panel: string;
 }
 
 export function themeColors(theme: Theme): ThemeColors {
   if (theme === 'dark') {
-    return { text: '#e6e6e6', mutedText: '#a0a4ab', axis: '#5c6370', grid: '#2c3038', tooltipBackground: '#22252b' };
+    return { text: '#e6e6e6', mutedText: '#a0a4ab', axis: '#5c6370', grid: '#2c3038', tooltipBackground: '#22252b', panel: '#1c1f24' };
   }
-  return { text: '#1f2328', mutedText: '#57606a', axis: '#8c959f', grid: '#e4e6e9', tooltipBackground: '#ffffff' };
+  return { text: '#1f2328', mutedText: '#57606a', axis: '#8c959f', grid: '#e4e6e9', tooltipBackground: '#ffffff', panel: '#ffffff' };
 }
 
 export function colorFor(index: number): string {
