@@ -1,6 +1,7 @@
 /**
  * The main window: sandboxed, context-isolated, no Node in the page, and
- * nothing loaded but the bundled renderer.
+ * nothing loaded but the bundled renderer or, in development, the
+ * electron-vite dev server.
  */
 import { BrowserWindow, nativeTheme, shell } from 'electron';
 import { join } from 'node:path';
