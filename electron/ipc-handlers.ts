@@ -1,8 +1,9 @@
 /**
  * The `Api` over IPC: one `ipcMain.handle` per method. Every handler checks
  * that the sender is a frame of one of our windows showing the bundled
- * renderer, validates its arguments with the schemas in core/serve/api-requests.ts
- * and resolves to an `ApiReply`; it never throws across the boundary.
+ * renderer, validates its arguments with the schemas in
+ * core/serve/api-requests.ts and resolves to an `ApiReply`. Failures travel
+ * as replies, not as exceptions across the boundary.
  */
 import { BrowserWindow, ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import type { Api, ApiEvent } from '../core/api';
@@ -42,7 +43,7 @@ function sendIfAlive(contents: WebContents, event: ApiEvent): void {
 }
 
 /**
- * True when the call comes from the top frame of one of our windows and that
+ * Returns true when the call comes from the top frame of one of our windows and that
  * frame shows the bundled renderer (a file: URL) or the electron-vite dev server.
  */
 export function isTrustedSender(event: IpcMainInvokeEvent): boolean {
