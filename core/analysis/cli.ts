@@ -10,7 +10,7 @@ import { pairPositionMetrics } from './drill-down';
 import { exportPairs } from './export';
 import { FUNCTION_METRICS } from './function-space';
 import { analyseExperiment, describeStoredPairs, type BarrierSteps } from './orchestrate';
-import { startAnalysisWorker } from './worker-executor';
+import { startAnalysisWorker, startOnFirstJob } from './worker-executor';
 
 /** `--barrier-steps all|final`, shared by analyze, run and resume. */
 export function barrierStepsOption(): Option {
@@ -77,7 +77,7 @@ export function registerAnalysisCommands(program: Command): void {
       const service = openService(command);
       try {
         if (!(await service.getExperiment(id))) throw new CliError(`experiment ${id} not found`, EXIT.invalid);
-        const worker = await startAnalysisWorker();
+        const worker = startOnFirstJob(() => startAnalysisWorker());
         try {
           const summary = await analyseExperiment(service.store.db, id, worker.execute, {
             recompute: options.recompute === true,

@@ -6,14 +6,14 @@
  */
 import { createLogger } from '../log';
 import type { Service } from '../service';
-import { analyseExperiment, type BarrierSteps, type StepExecutor } from './orchestrate';
-import { startAnalysisWorker } from './worker-executor';
+import { analyseExperiment, type BarrierSteps } from './orchestrate';
+import { startAnalysisWorker, startOnFirstJob, type AnalysisExecutor } from './worker-executor';
 
 const log = createLogger('analysis');
 
 export interface AnalysisHookOptions {
   /** Starts the executor for one analysis; a forked analysis worker by default. */
-  startExecutor?: () => Promise<{ execute: StepExecutor; stop: () => Promise<void> }>;
+  startExecutor?: () => Promise<AnalysisExecutor>;
   /** Steps that get loss paths and barriers; see `AnalyseOptions.barrierSteps`. */
   barrierSteps?: BarrierSteps;
 }
@@ -27,20 +27,15 @@ export function attachAnalysis(service: Service, options: AnalysisHookOptions = 
   const running = new Map<number, Promise<void>>();
   const pending = new Set<number>();
 
-  // The executor starts on the first step job, so a pass with nothing to compute forks no worker.
   const runOnce = async (experimentId: number): Promise<void> => {
-    let executor = null as Awaited<ReturnType<typeof startExecutor>> | null;
-    const execute: StepExecutor = async (payload, onPair) => {
-      executor ??= await startExecutor();
-      return executor.execute(payload, onPair);
-    };
+    const executor = startOnFirstJob(startExecutor);
     try {
-      await analyseExperiment(service.store.db, experimentId, execute, {
+      await analyseExperiment(service.store.db, experimentId, executor.execute, {
         barrierSteps: options.barrierSteps ?? 'all',
         onProgress: (progress) => service.publish({ type: 'analysisProgress', experimentId, done: progress.done, total: progress.total, message: progress.message }),
       });
     } finally {
-      await executor?.stop();
+      await executor.stop();
     }
   };
 

@@ -16,11 +16,36 @@ export function analysisWorkerEntry(): WorkerEntry {
   return typescriptEntry(path.join(repositoryRoot, 'worker', 'analyse', 'main.ts'));
 }
 
+/** Step executor with the function that stops what runs it. */
+export interface AnalysisExecutor {
+  execute: StepExecutor;
+  stop: () => Promise<void>;
+}
+
+/**
+ * Wraps an executor factory so that the executor starts on the first step
+ * job. A pass with nothing to compute therefore forks no worker.
+ */
+export function startOnFirstJob(start: () => Promise<AnalysisExecutor>): AnalysisExecutor {
+  let started: Promise<AnalysisExecutor> | null = null;
+  return {
+    execute: async (payload, onPair) => {
+      started ??= start();
+      return (await started).execute(payload, onPair);
+    },
+    // A start that failed has already rejected the step job, so stop has nothing to stop.
+    stop: async () => {
+      const executor = await started?.catch(() => null);
+      await executor?.stop();
+    },
+  };
+}
+
 /**
  * Starts one analysis worker and returns an executor that sends it one job
  * at a time, and a function that stops it.
  */
-export async function startAnalysisWorker(entry: WorkerEntry = analysisWorkerEntry()): Promise<{ execute: StepExecutor; stop: () => Promise<void> }> {
+export async function startAnalysisWorker(entry: WorkerEntry = analysisWorkerEntry()): Promise<AnalysisExecutor> {
   const worker = new WorkerProcess(entry);
   await worker.waitReady(READY_TIMEOUT_MS);
   let nextSeq = 1;
