@@ -4,6 +4,7 @@
  * analysis worker, and `export EXP --what pairs` writes every pair metric.
  */
 import { Option, type Command } from 'commander';
+import { encodeNumber } from '../api';
 import { CliError, EXIT, openService, parseId } from '../cli/context';
 import { registerExporter } from '../cli/commands/read';
 import { pairPositionMetrics } from './drill-down';
@@ -110,8 +111,7 @@ function formatPositions(shape: [number, number], metrics: ReturnType<typeof pai
   }
 
   if (format === 'json') {
-    const encode = (value: number) => (Number.isFinite(value) ? value : String(value));
-    return `${JSON.stringify(rows.map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, encode(value)]))))}\n`;
+    return `${JSON.stringify(rows, (_key, item: unknown) => (typeof item === 'number' ? encodeNumber(item) : item))}\n`;
   }
   const header = ['sequence', 'position', ...FUNCTION_METRICS];
   return `${[header.join(','), ...rows.map((row) => header.map((key) => String(row[key])).join(','))].join('\n')}\n`;

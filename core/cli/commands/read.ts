@@ -104,12 +104,6 @@ export function registerReadCommands(program: Command): void {
     });
 }
 
-function csvNumber(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
-  return String(value);
-}
-
 function csvField(text: string): string {
   return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
@@ -134,7 +128,8 @@ async function exportMetrics(service: Service, experimentId: number, format: 'cs
   for (const metric of series) {
     const run = runs.get(metric.runId)!;
     const prefix = `${run.id},${csvField(run.optimizerLabel)},${run.initSeed},${run.dataSeed},${csvField(metric.name)}`;
-    const lines = metric.steps.map((step, index) => `${prefix},${step},${csvNumber(metric.values[index]!)}\n`);
+    // String conversion writes NaN and ±Infinity as NaN, Infinity and -Infinity.
+    const lines = metric.steps.map((step, index) => `${prefix},${step},${metric.values[index]!}\n`);
     output.write(lines.join(''));
   }
 }
