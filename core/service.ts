@@ -26,13 +26,13 @@ import { textCorpusProblem } from './text-corpus';
 
 const log = createLogger('service');
 
-/** Called after a run ends with status done; may return a promise, whose rejection is logged. */
+/** Callback run after a run ends with status done. It may return a promise, whose rejection is logged. */
 export type RunFinishedHook = (experimentId: number, runId: number) => void | Promise<void>;
 
 export interface ServiceOpenOptions {
   /** Database file; `SEEDSCOPE_DB` or the app-data default when absent. */
   dbPath?: string;
-  /** Train queued runs in this process; false (the default) opens the Service for reads and edits only. */
+  /** Whether to train queued runs in this process. False, the default, opens the Service for reads and edits only. */
   train?: boolean | SchedulerOptions;
 }
 
@@ -79,13 +79,13 @@ export class Service implements Api {
     this.store.close();
   }
 
-  /** Registers a hook run after each run that ends done; returns the function that removes it. */
+  /** Registers a hook run after each run that ends done, and returns the function that removes it. */
   onRunFinished(hook: RunFinishedHook): () => void {
     this.runFinishedHooks.add(hook);
     return () => this.runFinishedHooks.delete(hook);
   }
 
-  /** Sends an event to every subscriber; used by analysis jobs for `analysisProgress`. */
+  /** Sends an event to every subscriber. Analysis jobs use it for `analysisProgress`. */
   publish(event: ApiEvent): void {
     for (const listener of this.listeners) {
       try {

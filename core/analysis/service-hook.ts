@@ -12,9 +12,9 @@ import { startAnalysisWorker, startOnFirstJob, type AnalysisExecutor } from './w
 const log = createLogger('analysis');
 
 export interface AnalysisHookOptions {
-  /** Starts the executor for one analysis; a forked analysis worker by default. */
+  /** Factory of the executor for one analysis pass, by default a forked analysis worker. */
   startExecutor?: () => Promise<AnalysisExecutor>;
-  /** Steps that get loss paths and barriers; see `AnalyseOptions.barrierSteps`. */
+  /** Steps that get loss paths and barriers, as in `AnalyseOptions.barrierSteps`. */
   barrierSteps?: BarrierSteps;
 }
 

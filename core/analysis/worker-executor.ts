@@ -83,7 +83,7 @@ export async function startAnalysisWorker(entry: WorkerEntry = analysisWorkerEnt
       worker.on('exit', onExit);
       if (!worker.send({ type: 'analyse', seq, job: { kind: STEP_ANALYSIS_KIND, payload } })) {
         cleanup();
-        reject(new Error(`analysis worker is gone; step ${payload.step} was not sent${worker.stderrSuffix()}`));
+        reject(new Error(`analysis worker has exited, so step ${payload.step} was not sent${worker.stderrSuffix()}`));
       }
     });
 

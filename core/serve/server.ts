@@ -44,7 +44,7 @@ export interface ServeOptions {
   rendererDir: string;
   /** TCP port; 0 picks a free one. */
   port?: number;
-  /** Logger of starts and stops (info) and failed requests (error); the `serve.http` logger by default. */
+  /** Logger of starts and stops (info) and failed requests (error), by default the `serve.http` logger. */
   logger?: Logger;
 }
 
