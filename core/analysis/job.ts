@@ -41,7 +41,7 @@ export interface StepAnalysisOptions {
   fisherSeed: number;
 }
 
-// NOTE: the two loss paths per pair (raw and aligned) dominate the time of a step job; on the wasm
+// NOTE: the two loss paths per pair (raw and aligned) dominate the time of a step job. On the wasm
 // backend one 11-point path of the default model on 64 probe sequences took 0.8 to 2.3 s on a loaded
 // 2-core machine. By that estimate a 64-run sweep (2016 pairs) needs one to three hours per step.
 export const DEFAULT_STEP_OPTIONS: StepAnalysisOptions = { pathPoints: 11, lossPaths: true, fisherGroups: 16, fisherSeed: 0 };
