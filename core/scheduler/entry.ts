@@ -1,12 +1,12 @@
 /**
  * Worker entries: the script and flags a worker process is forked with.
- * Under plain Node the entry is the TypeScript source worker/main.ts, loaded
- * through tsx. Inside Electron it is the bundled `worker.js` next to the
- * main-process bundle, run as plain Node with ELECTRON_RUN_AS_NODE=1.
+ * By default the entry is the TypeScript source worker/main.ts, loaded
+ * through tsx. The desktop shell passes its bundled worker instead
+ * (electron/backend.ts).
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { repositoryRoot } from '../paths';
 
 export interface WorkerEntry {
@@ -29,7 +29,7 @@ export function typescriptEntry(modulePath: string, env?: Record<string, string>
 }
 
 /**
- * Returns the worker entry for this runtime. `SEEDSCOPE_WORKER` replaces it
+ * Returns the worker entry for plain Node. `SEEDSCOPE_WORKER` replaces it
  * with another script (a `.ts` file runs through tsx), which tests use to
  * drive the CLI with a fake worker.
  */
@@ -38,12 +38,6 @@ export function defaultWorkerEntry(): WorkerEntry {
   if (override) {
     const modulePath = path.resolve(override);
     return modulePath.endsWith('.ts') ? typescriptEntry(modulePath) : { modulePath, execArgv: [] };
-  }
-  if (process.versions.electron) {
-    // NOTE: assumes core is bundled into out/main/ beside worker.js, as
-    // electron-vite builds it. The Electron shell may pass its own entry.
-    const bundleFolder = path.dirname(fileURLToPath(import.meta.url));
-    return { modulePath: path.join(bundleFolder, 'worker.js'), execArgv: [], env: { ELECTRON_RUN_AS_NODE: '1' } };
   }
   return typescriptEntry(path.join(repositoryRoot, 'worker', 'main.ts'));
 }
